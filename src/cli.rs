@@ -1,0 +1,430 @@
+//! The command-line adapter: parses arguments, loads the configuration, opens the store and
+//! prints results. Logic lives in the modules it calls.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Settings};
+use crate::demo::{self, DemoPlan};
+use crate::import::{self, FacebookOptions, Format, ImportError, ImportOptions};
+use crate::store::{Source, Store};
+
+/// vibe: social-media analytics, A/B tests and optimization, in Slack.
+///
+/// Data lives in one database: an SQLite file by default (sqlite://vibe.db), or PostgreSQL
+/// when DATABASE_URL (or VIBE_DATABASE__URL) is a postgres:// URL.
+#[derive(Debug, Parser)]
+#[command(name = "vibe", version, propagate_version = true)]
+pub struct Cli {
+    /// Settings file layered over the built-in defaults [default: config/local.toml if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a realistic demo data set (no accounts or tokens needed) and summarise it.
+    ///
+    /// Two brands, an account on each of X, Instagram, TikTok, LinkedIn and Reddit, the last 90
+    /// days: posts with hourly snapshots, follower growth, viral posts, a performance drop and
+    /// paid campaigns. Running it again replaces the previous demo data.
+    Demo {
+        /// Add demo data even though the database holds other accounts.
+        #[arg(long)]
+        force: bool,
+        /// Seed of the generator [default: demo.seed]
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Days of history, ending today [default: demo.days]
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// Import metrics from CSV, JSON Lines or a Facebook Insights post export.
+    ///
+    /// The format is recognised from the file's header unless given. Re-importing a file changes
+    /// nothing. By default a file with any invalid row is not imported at all; the errors name
+    /// line and column.
+    Import {
+        /// Files to import, each in its own transaction.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// csv, jsonl or facebook [default: recognised from the content]
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<Format>,
+        /// Write the valid rows and list the invalid ones instead of importing nothing.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Facebook export: the page's account id in vibe.
+        #[arg(long, default_value = "facebook-page", value_name = "ID")]
+        account: String,
+        /// Facebook export: the brand the page belongs to.
+        #[arg(long, value_name = "NAME")]
+        brand: Option<String>,
+        /// Facebook export: the year the file covers (it has months and weekdays only).
+        #[arg(long, default_value_t = 2014)]
+        year: i32,
+    },
+    /// Apply database migrations (they also run at the start of every command).
+    Migrate,
+    /// Print the effective configuration, with secrets redacted.
+    Config,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: can't start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(&settings.log.level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&settings.database).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    let settings = &config.settings;
+    match command {
+        Command::Config => {
+            print!("{}", settings.to_redacted_toml());
+            println!("\n# secrets (from the environment only)");
+            for (var, set) in config.secrets.presence() {
+                println!(
+                    "# {var}: {}",
+                    if set { "set (redacted)" } else { "not set" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let store = Store::connect(&settings.database).await?;
+            let applied = store.migrate().await?;
+            println!(
+                "{}: {applied} migration(s) applied; schema at {} of {} known",
+                settings.database.url.redacted(),
+                store.applied_migrations().await?,
+                store.known_migrations()
+            );
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            files,
+            format,
+            skip_invalid,
+            account,
+            brand,
+            year,
+        } => {
+            let store = open_store(settings).await?;
+            let opts = ImportOptions {
+                format,
+                skip_invalid,
+                facebook: FacebookOptions {
+                    account,
+                    brand,
+                    year,
+                },
+                batch_size: settings.import.batch_size,
+                progress: false,
+            };
+            let mut failed = false;
+            for file in files {
+                let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+                let opts = ImportOptions {
+                    progress: std::io::stderr().is_terminal()
+                        && size >= settings.import.progress_min_bytes,
+                    ..opts.clone()
+                };
+                match import::import_file(&store, &file, &opts).await {
+                    Ok(report) => print_import(&report),
+                    Err(ImportError::Invalid { path, issues }) => {
+                        failed = true;
+                        eprintln!(
+                            "error: {}: {} invalid row(s); nothing from this file was written \
+                             (use --skip-invalid to write the valid rows)",
+                            path.display(),
+                            issues.iter().filter(|i| i.line > 0).count()
+                        );
+                        for issue in &issues {
+                            eprintln!("  {}:{issue}", path.display());
+                        }
+                    }
+                    Err(e) => {
+                        failed = true;
+                        eprintln!("error: {e}");
+                    }
+                }
+            }
+            store.close().await;
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Demo { force, seed, days } => {
+            let store = open_store(settings).await?;
+            let others = store.non_demo_accounts().await?;
+            if !others.is_empty() && !force {
+                let sample = others
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                eprintln!(
+                    "error: {} holds {} account(s) that are not demo data ({sample}{}). \
+                     Run with --force to add demo data beside them, or point DATABASE_URL at a new database.",
+                    settings.database.url.redacted(),
+                    others.len(),
+                    if others.len() > 3 { ", …" } else { "" }
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            let plan = DemoPlan {
+                seed: seed.unwrap_or(settings.demo.seed),
+                now: demo::demo_now(chrono::Utc::now()),
+                days: days.unwrap_or(settings.demo.days).clamp(7, 730),
+            };
+            let data = demo::generate(&plan);
+            store.delete_demo_data().await?;
+            let mut ingest = store
+                .begin_ingest(Source::Demo, settings.import.batch_size)
+                .await?;
+            for r in &data.records {
+                ingest.add(r).await?;
+            }
+            ingest.finish().await?;
+            print_demo(&store, settings, &plan, &data).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn print_import(r: &import::ImportReport) {
+    let secs = r.elapsed.as_secs_f64();
+    println!(
+        "Imported {} ({}): {} rows in {secs:.2} s ({} rows/s)",
+        r.path.display(),
+        r.format,
+        thousands(r.rows as i64),
+        thousands((r.rows as f64 / secs.max(1e-9)) as i64)
+    );
+    let s = &r.stats;
+    println!(
+        "  wrote {} post snapshots of {} posts, {} follower counts and {} funnel days for {} accounts; \
+         {} account-days of rollups rebuilt",
+        thousands(s.post_snapshots as i64),
+        thousands(s.posts as i64),
+        thousands(s.account_snapshots as i64),
+        thousands(s.funnel_days as i64),
+        s.accounts,
+        thousands(s.rollup_days as i64)
+    );
+    if !r.skipped.is_empty() {
+        println!(
+            "  skipped {} invalid row(s):",
+            r.skipped.iter().filter(|i| i.line > 0).count()
+        );
+        for issue in &r.skipped {
+            println!("    {}:{issue}", r.path.display());
+        }
+    }
+    if r.missing.total() > 0 {
+        println!("  warning: {} empty cell(s):", r.missing.total());
+        for line in r.missing.lines() {
+            println!("    {line}");
+        }
+    }
+    for note in &r.notes {
+        println!("  note: {note}");
+    }
+}
+
+async fn print_demo(
+    store: &Store,
+    settings: &Settings,
+    plan: &DemoPlan,
+    data: &demo::DemoData,
+) -> anyhow::Result<()> {
+    let today = plan.now.date_naive();
+    let first = today - chrono::Days::new(u64::from(plan.days) - 1);
+    println!(
+        "vibe demo: {} days of data ({first} to {today}), seed {}, stored in {}",
+        plan.days,
+        plan.seed,
+        settings.database.url.redacted()
+    );
+    println!();
+    println!(
+        "{:<17} {:<10} {:<17} {:>6} {:>10} {:>20} {:>12} {:>12}",
+        "brand",
+        "platform",
+        "account",
+        "posts",
+        "snapshots",
+        "followers",
+        "impr/views",
+        "engagements"
+    );
+    let opt = |v: Option<i64>| v.map(thousands).unwrap_or_else(|| "-".into());
+    for a in store.account_summaries().await? {
+        let followers = match (a.followers_first, a.followers_last) {
+            (Some(f), Some(l)) => format!("{} → {}", thousands(f), thousands(l)),
+            _ => "-".into(),
+        };
+        let seen = a.impressions.or(a.views);
+        println!(
+            "{:<17} {:<10} {:<17} {:>6} {:>10} {:>20} {:>12} {:>12}",
+            a.brand.as_deref().unwrap_or("-"),
+            a.platform,
+            format!("@{}", a.handle.as_deref().unwrap_or(&a.external_id)),
+            thousands(a.posts),
+            thousands(a.snapshots),
+            followers,
+            opt(seen),
+            opt(a.engagements),
+        );
+    }
+    println!();
+    let symbol = settings.report.currency.symbol();
+    let money = |c: Option<i64>| {
+        c.map(|c| format!("{symbol}{}", thousands(c / 100)))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!("Paid campaigns:");
+    for c in store.campaign_totals().await? {
+        let cpl = match (c.spend_cents, c.leads) {
+            (Some(s), Some(l)) if l > 0 => format!("{symbol}{:.2}", s as f64 / 100.0 / l as f64),
+            _ => "-".into(),
+        };
+        println!(
+            "  {:<20} {:<10} {:>3} days  spend {:>9}  revenue {:>9}  leads {:>6}  cost per lead {cpl}",
+            c.campaign,
+            c.platform,
+            c.days,
+            money(c.spend_cents),
+            money(c.revenue_cents),
+            opt(c.leads),
+        );
+    }
+    println!();
+    println!("Planted in the data for the analysis to find:");
+    for v in &data.viral_posts {
+        println!(
+            "  viral post: {} @{} post {} published {} ({}x the usual engagement)",
+            v.platform, v.handle, v.post_id, v.published, v.boost
+        );
+    }
+    println!(
+        "  performance drop: {} @{} reach down {:.0}% since {}",
+        data.drop.platform,
+        data.drop.handle,
+        data.drop.reach_lost * 100.0,
+        data.drop.from
+    );
+    println!(
+        "  costly campaign: {} (cost per lead far above the others)",
+        data.costly_campaign
+    );
+    let t = store.table_counts().await?;
+    println!();
+    println!(
+        "Database totals: {} brands, {} accounts, {} posts, {} post snapshots, {} follower counts, \
+         {} funnel days, {} post-days and {} account-days of rollups.",
+        t.brands,
+        t.accounts,
+        thousands(t.posts),
+        thousands(t.post_snapshots),
+        thousands(t.account_snapshots),
+        thousands(t.funnel_days),
+        thousands(t.post_days),
+        thousands(t.account_days)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn thousands_separators() {
+        for (n, want) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (1234567, "1,234,567"),
+            (-4500, "-4,500"),
+        ] {
+            assert_eq!(thousands(n), want);
+        }
+    }
+}

@@ -1,0 +1,735 @@
+//! Configuration: settings from layered TOML plus `VIBE_` environment variables, and secrets
+//! from the environment only.
+//!
+//! Layers, later wins: the built-in `config/default.toml` (it documents every setting), then
+//! `config/local.toml` or the file given with `--config`, then `DATABASE_URL` (an alias), then
+//! `VIBE_<SECTION>__<KEY>` variables. Every key must exist in the defaults, so a typo stops
+//! start-up with a message naming it instead of being ignored.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// The defaults, built into the binary so vibe runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// The local override file read when no `--config` is given and it exists.
+pub const LOCAL_CONFIG: &str = "config/local.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("can't read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin} is not valid TOML: {message}")]
+    Syntax { origin: String, message: String },
+    #[error("unknown setting `{key}` in {origin}; known settings: {known}")]
+    UnknownKey {
+        key: String,
+        origin: String,
+        known: String,
+    },
+    #[error("setting `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    #[error("{var} is not a setting; settings are written VIBE_<SECTION>__<KEY> with two underscores, e.g. VIBE_DATABASE__URL")]
+    StrayVariable { var: String },
+    #[error("{var}: {message}")]
+    Secret { var: String, message: String },
+}
+
+/// All settings, each documented with its default in `config/default.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub report: ReportSettings,
+    pub import: ImportSettings,
+    pub demo: DemoSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    pub batch_size: usize,
+    pub progress_min_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    pub seed: u64,
+    pub days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+}
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL that names a backend vibe supports.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let ok = if let Some(path) = s.strip_prefix("sqlite:") {
+            !path.trim_start_matches('/').is_empty() || path.contains(":memory:")
+        } else if let Some(rest) = s
+            .strip_prefix("postgres://")
+            .or_else(|| s.strip_prefix("postgresql://"))
+        {
+            !rest.is_empty()
+        } else {
+            false
+        };
+        if ok {
+            Ok(DatabaseUrl(s.to_string()))
+        } else {
+            Err(format!(
+                "{:?} is not a database URL vibe supports: use sqlite://PATH or postgres://USER@HOST:PORT/DB",
+                redact_password(s)
+            ))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        if self.0.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+
+    /// The URL with any password hidden, for messages and logs.
+    pub fn redacted(&self) -> String {
+        redact_password(&self.0)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl TryFrom<String> for DatabaseUrl {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        DatabaseUrl::parse(&s)
+    }
+}
+
+impl From<DatabaseUrl> for String {
+    fn from(u: DatabaseUrl) -> String {
+        u.0
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// An ISO 4217 currency code such as `USD`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    /// The symbol used when showing amounts; the code itself where there is no common one.
+    pub fn symbol(&self) -> &str {
+        match self.0.as_str() {
+            "USD" | "CAD" | "AUD" | "NZD" | "MXN" | "SGD" | "HKD" => "$",
+            "EUR" => "€",
+            "GBP" => "£",
+            "JPY" | "CNY" => "¥",
+            "INR" => "₹",
+            "BRL" => "R$",
+            "CHF" => "CHF ",
+            other => other,
+        }
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let code = s.trim().to_ascii_uppercase();
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Currency(code))
+        } else {
+            Err(format!(
+                "{s:?} is not an ISO 4217 currency code like USD or EUR"
+            ))
+        }
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.0
+    }
+}
+
+/// Secrets, read from the environment only and never printed.
+#[derive(Default)]
+pub struct Secrets {
+    pub slack_bot_token: Option<SecretString>,
+    pub slack_signing_secret: Option<SecretString>,
+    pub slack_app_token: Option<SecretString>,
+    pub openai_api_key: Option<SecretString>,
+    pub x_bearer_token: Option<SecretString>,
+    pub instagram_access_token: Option<SecretString>,
+    pub tiktok_access_token: Option<SecretString>,
+    pub linkedin_access_token: Option<SecretString>,
+    pub reddit_client_secret: Option<SecretString>,
+}
+
+/// The environment variables that hold secrets, with the prefix each must start with.
+pub const SECRET_VARS: [(&str, Option<&str>); 9] = [
+    ("SLACK_BOT_TOKEN", Some("xoxb-")),
+    ("SLACK_SIGNING_SECRET", None),
+    ("SLACK_APP_TOKEN", Some("xapp-")),
+    ("OPENAI_API_KEY", None),
+    ("X_BEARER_TOKEN", None),
+    ("INSTAGRAM_ACCESS_TOKEN", None),
+    ("TIKTOK_ACCESS_TOKEN", None),
+    ("LINKEDIN_ACCESS_TOKEN", None),
+    ("REDDIT_CLIENT_SECRET", None),
+];
+
+impl Secrets {
+    /// Reads the secrets through `env`; an empty variable counts as unset.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut found: Vec<Option<SecretString>> = Vec::with_capacity(SECRET_VARS.len());
+        for (var, prefix) in SECRET_VARS {
+            let value = env(var).filter(|v| !v.trim().is_empty());
+            if let (Some(v), Some(prefix)) = (&value, prefix) {
+                if !v.starts_with(prefix) {
+                    return Err(ConfigError::Secret {
+                        var: var.to_string(),
+                        message: format!("expected a token starting with {prefix}"),
+                    });
+                }
+            }
+            found.push(value.map(SecretString::from));
+        }
+        let mut it = found.into_iter();
+        let mut next = || it.next().flatten();
+        Ok(Secrets {
+            slack_bot_token: next(),
+            slack_signing_secret: next(),
+            slack_app_token: next(),
+            openai_api_key: next(),
+            x_bearer_token: next(),
+            instagram_access_token: next(),
+            tiktok_access_token: next(),
+            linkedin_access_token: next(),
+            reddit_client_secret: next(),
+        })
+    }
+
+    /// Whether each secret is set, in [`SECRET_VARS`] order, without revealing any.
+    pub fn presence(&self) -> [(&'static str, bool); 9] {
+        let all = [
+            &self.slack_bot_token,
+            &self.slack_signing_secret,
+            &self.slack_app_token,
+            &self.openai_api_key,
+            &self.x_bearer_token,
+            &self.instagram_access_token,
+            &self.tiktok_access_token,
+            &self.linkedin_access_token,
+            &self.reddit_client_secret,
+        ];
+        std::array::from_fn(|i| {
+            (
+                SECRET_VARS[i].0,
+                all[i]
+                    .as_ref()
+                    .is_some_and(|s| !s.expose_secret().is_empty()),
+            )
+        })
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Secrets");
+        for (var, set) in self.presence() {
+            d.field(var, &if set { "[redacted]" } else { "[unset]" });
+        }
+        d.finish()
+    }
+}
+
+/// Environment variables starting with `VIBE_` that are not settings.
+const NON_SETTING_VARS: [&str; 2] = ["VIBE_CONFIG", "VIBE_TEST_DATABASE_URL"];
+
+/// Everything vibe is configured with.
+#[derive(Debug)]
+pub struct Config {
+    pub settings: Settings,
+    pub secrets: Secrets,
+}
+
+impl Config {
+    /// Loads the configuration from the process environment and files.
+    pub fn load(config_file: Option<&Path>) -> Result<Config, ConfigError> {
+        let vars: BTreeMap<String, String> = std::env::vars().collect();
+        Config::load_from(config_file, &vars)
+    }
+
+    /// Loads with an explicit environment, for tests.
+    pub fn load_from(
+        config_file: Option<&Path>,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let settings = load_settings(config_file, vars)?;
+        let secrets = Secrets::from_env(&|k| vars.get(k).cloned())?;
+        Ok(Config { settings, secrets })
+    }
+}
+
+fn load_settings(
+    config_file: Option<&Path>,
+    vars: &BTreeMap<String, String>,
+) -> Result<Settings, ConfigError> {
+    let defaults = parse_toml(DEFAULT_TOML, "the built-in defaults")?;
+    let mut merged = defaults.clone();
+
+    let file = match config_file {
+        Some(p) => Some(p.to_path_buf()),
+        None => {
+            let local = PathBuf::from(LOCAL_CONFIG);
+            local.exists().then_some(local)
+        }
+    };
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let origin = path.display().to_string();
+        let layer = parse_toml(&text, &origin)?;
+        merge_layer(&mut merged, &defaults, &layer, "", &origin).map_err(|e| match e {
+            ConfigError::UnknownKey { key, origin, .. } => ConfigError::UnknownKey {
+                key,
+                origin,
+                known: known_keys(&defaults),
+            },
+            e => e,
+        })?;
+    }
+
+    let mut overrides: Vec<(String, String, String)> = Vec::new();
+    if let Some(url) = vars.get("DATABASE_URL").filter(|v| !v.is_empty()) {
+        overrides.push(("database.url".into(), url.clone(), "DATABASE_URL".into()));
+    }
+    for (var, value) in vars {
+        let Some(rest) = var.strip_prefix("VIBE_") else {
+            continue;
+        };
+        if NON_SETTING_VARS.contains(&var.as_str()) {
+            continue;
+        }
+        if !rest.contains("__") {
+            return Err(ConfigError::StrayVariable { var: var.clone() });
+        }
+        let key = rest.to_ascii_lowercase().replace("__", ".");
+        overrides.push((key, value.clone(), var.clone()));
+    }
+    for (key, value, origin) in overrides {
+        set_from_env(&mut merged, &defaults, &key, &value, &origin)?;
+    }
+
+    let settings: Settings =
+        serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
+            ConfigError::Invalid {
+                key: e.path().to_string(),
+                message: e.inner().to_string(),
+            }
+        })?;
+    validate(&settings)?;
+    Ok(settings)
+}
+
+fn parse_toml(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError::Syntax {
+            origin: origin.to_string(),
+            message: e.message().to_string(),
+        })
+}
+
+fn known_keys(defaults: &toml::Table) -> String {
+    let mut keys = Vec::new();
+    for (section, v) in defaults {
+        if let toml::Value::Table(t) = v {
+            keys.extend(t.keys().map(|k| format!("{section}.{k}")));
+        }
+    }
+    keys.join(", ")
+}
+
+/// Merges `layer` into `merged`, refusing keys the defaults don't have.
+fn merge_layer(
+    merged: &mut toml::Table,
+    defaults: &toml::Table,
+    layer: &toml::Table,
+    prefix: &str,
+    origin: &str,
+) -> Result<(), ConfigError> {
+    for (k, v) in layer {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let Some(default) = defaults.get(k) else {
+            return Err(ConfigError::UnknownKey {
+                key: path,
+                origin: origin.to_string(),
+                known: String::new(),
+            });
+        };
+        match (default, v) {
+            (toml::Value::Table(dt), toml::Value::Table(lt)) => {
+                let Some(toml::Value::Table(mt)) = merged.get_mut(k) else {
+                    unreachable!("merged starts as a copy of the defaults");
+                };
+                merge_layer(mt, dt, lt, &path, origin)?;
+            }
+            (toml::Value::Table(_), _) => {
+                return Err(ConfigError::Invalid {
+                    key: path,
+                    message: "is a section, not a value".into(),
+                })
+            }
+            _ => {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets one dotted key from an environment string, typed like the default at that key.
+fn set_from_env(
+    merged: &mut toml::Table,
+    defaults: &toml::Table,
+    key: &str,
+    value: &str,
+    origin: &str,
+) -> Result<(), ConfigError> {
+    let unknown = || ConfigError::UnknownKey {
+        key: key.to_string(),
+        origin: origin.to_string(),
+        known: known_keys(defaults),
+    };
+    let (section, name) = key.split_once('.').ok_or_else(unknown)?;
+    let default = defaults
+        .get(section)
+        .and_then(|s| s.as_table())
+        .and_then(|s| s.get(name))
+        .ok_or_else(unknown)?;
+    let invalid = |message: String| ConfigError::Invalid {
+        key: key.to_string(),
+        message: format!("{message} (from {origin})"),
+    };
+    let typed = match default {
+        toml::Value::String(_) => toml::Value::String(value.to_string()),
+        toml::Value::Integer(_) => toml::Value::Integer(
+            value
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("{value:?} is not a whole number")))?,
+        ),
+        toml::Value::Float(_) => toml::Value::Float(
+            value
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("{value:?} is not a number")))?,
+        ),
+        toml::Value::Boolean(_) => toml::Value::Boolean(
+            value
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("{value:?} is not true or false")))?,
+        ),
+        _ => {
+            let doc = format!("v = {value}");
+            parse_toml(&doc, origin)?
+                .remove("v")
+                .ok_or_else(|| invalid("empty value".into()))?
+        }
+    };
+    if let Some(toml::Value::Table(s)) = merged.get_mut(section) {
+        s.insert(name.to_string(), typed);
+    }
+    Ok(())
+}
+
+fn validate(s: &Settings) -> Result<(), ConfigError> {
+    let fail = |key: &str, message: &str| {
+        Err(ConfigError::Invalid {
+            key: key.to_string(),
+            message: message.to_string(),
+        })
+    };
+    if s.database.max_connections == 0 {
+        return fail("database.max_connections", "must be at least 1");
+    }
+    if !(1..=5000).contains(&s.import.batch_size) {
+        return fail("import.batch_size", "must be between 1 and 5000");
+    }
+    if !(7..=730).contains(&s.demo.days) {
+        return fail("demo.days", "must be between 7 and 730");
+    }
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.log.level) {
+        return fail(
+            "log.level",
+            &format!("{:?} is not a log filter: {e}", s.log.level),
+        );
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// The effective settings as TOML, with any database password hidden.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut copy = self.clone();
+        copy.database.url = DatabaseUrl(self.database.url.redacted());
+        toml::to_string(&copy).unwrap_or_else(|e| format!("# can't render settings: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("local.toml");
+        let file = file.map(|text| {
+            std::fs::write(&path, text).unwrap();
+            path.as_path()
+        });
+        // Always pass a file (an empty one) so a developer's own config/local.toml can't leak in.
+        let empty = dir.path().join("empty.toml");
+        std::fs::write(&empty, "").unwrap();
+        Config::load_from(Some(file.unwrap_or(&empty)), &vars)
+    }
+
+    #[test]
+    fn defaults_load() {
+        let c = load(None, &[]).unwrap();
+        assert_eq!(c.settings.database.url.expose(), "sqlite://vibe.db");
+        assert_eq!(c.settings.database.url.backend(), Backend::Sqlite);
+        assert_eq!(c.settings.report.currency.code(), "USD");
+        assert!(c.secrets.slack_bot_token.is_none());
+    }
+
+    #[test]
+    fn layers_and_precedence() {
+        let cases: &[(&str, Option<&str>, &[(&str, &str)], &str)] = &[
+            (
+                "file overrides default",
+                Some("[database]\nurl = \"sqlite://file.db\"\n"),
+                &[],
+                "sqlite://file.db",
+            ),
+            (
+                "DATABASE_URL overrides the file",
+                Some("[database]\nurl = \"sqlite://file.db\"\n"),
+                &[("DATABASE_URL", "postgres://u@h/db")],
+                "postgres://u@h/db",
+            ),
+            (
+                "VIBE_DATABASE__URL wins over DATABASE_URL",
+                None,
+                &[
+                    ("DATABASE_URL", "postgres://u@h/db"),
+                    ("VIBE_DATABASE__URL", "sqlite://env.db"),
+                ],
+                "sqlite://env.db",
+            ),
+        ];
+        for (name, file, vars, want) in cases {
+            let c = load(*file, vars).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(c.settings.database.url.expose(), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn env_values_are_typed_like_the_default() {
+        let c = load(
+            None,
+            &[
+                ("VIBE_IMPORT__BATCH_SIZE", "250"),
+                ("VIBE_REPORT__CURRENCY", "eur"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.settings.import.batch_size, 250);
+        assert_eq!(c.settings.report.currency.code(), "EUR");
+        assert_eq!(c.settings.report.currency.symbol(), "€");
+    }
+
+    #[test]
+    fn wrong_values_name_their_key() {
+        let cases: &[(&str, Option<&str>, &[(&str, &str)], &str)] = &[
+            (
+                "unknown key in file",
+                Some("[database]\nurll = \"x\"\n"),
+                &[],
+                "database.urll",
+            ),
+            (
+                "unknown section in file",
+                Some("[databse]\nurl = \"x\"\n"),
+                &[],
+                "databse",
+            ),
+            (
+                "unknown key in env",
+                None,
+                &[("VIBE_DATABASE__URLL", "x")],
+                "database.urll",
+            ),
+            (
+                "single underscore",
+                None,
+                &[("VIBE_DATABASE_URL", "x")],
+                "VIBE_DATABASE_URL",
+            ),
+            (
+                "bad url",
+                None,
+                &[("VIBE_DATABASE__URL", "mysql://x")],
+                "database.url",
+            ),
+            (
+                "negative number",
+                Some("[database]\nbusy_timeout_ms = -5\n"),
+                &[],
+                "database.busy_timeout_ms",
+            ),
+            (
+                "text for a number",
+                None,
+                &[("VIBE_DATABASE__MAX_CONNECTIONS", "many")],
+                "database.max_connections",
+            ),
+            (
+                "zero connections",
+                Some("[database]\nmax_connections = 0\n"),
+                &[],
+                "database.max_connections",
+            ),
+            (
+                "bad currency",
+                None,
+                &[("VIBE_REPORT__CURRENCY", "dollars")],
+                "report.currency",
+            ),
+            (
+                "bad log filter",
+                None,
+                &[("VIBE_LOG__LEVEL", "vibe=loud")],
+                "log.level",
+            ),
+            ("bad toml", Some("[database\n"), &[], "not valid TOML"),
+            (
+                "bot token prefix",
+                None,
+                &[("SLACK_BOT_TOKEN", "xapp-1")],
+                "SLACK_BOT_TOKEN",
+            ),
+        ];
+        for (name, file, vars, needle) in cases {
+            let err = load(*file, vars)
+                .err()
+                .unwrap_or_else(|| panic!("{name}: loaded"));
+            let msg = err.to_string();
+            assert!(
+                msg.contains(needle),
+                "{name}: {msg:?} should mention {needle:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = load(
+            None,
+            &[
+                ("SLACK_BOT_TOKEN", "xoxb-very-secret"),
+                ("SLACK_SIGNING_SECRET", "shh"),
+                ("VIBE_DATABASE__URL", "postgres://me:hunter2@db/vibe"),
+            ],
+        )
+        .unwrap();
+        let printed = format!("{c:?}\n{}", c.settings.to_redacted_toml());
+        for secret in ["xoxb-very-secret", "shh\"", "hunter2"] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+        assert!(printed.contains("postgres://me:***@db/vibe"));
+        assert!(c.secrets.presence().contains(&("SLACK_BOT_TOKEN", true)));
+    }
+
+    #[test]
+    fn test_variables_are_not_settings() {
+        assert!(load(None, &[("VIBE_TEST_DATABASE_URL", "postgres://x@y/z")]).is_ok());
+    }
+}

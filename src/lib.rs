@@ -1,0 +1,15 @@
+//! vibe: a Slack-native analytics, optimization and experimentation bot for social-media
+//! marketing teams.
+//!
+//! Layers, from the inside out (each depends only on the ones before it):
+//! - [`domain`]: the pure core: metric model, rollup arithmetic. No IO, no clock.
+//! - [`store`]: sqlx over SQLite or PostgreSQL; the only place that writes SQL.
+//! - [`import`], [`demo`]: turn files and generated data into domain records for the store.
+//! - [`cli`]: the command-line adapter.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod import;
+pub mod store;

@@ -1,0 +1,188 @@
+//! The store: the only layer that writes SQL.
+//!
+//! One code path for SQLite and PostgreSQL through sqlx's `Any` driver, chosen at start-up from
+//! the URL. Queries are built at run time with `$N` placeholders, which both backends accept, and
+//! use only types both map the same way (BIGINT, DOUBLE PRECISION, TEXT). DDL differs, so each
+//! backend has its own migrations directory.
+
+mod ingest;
+mod read;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+pub use ingest::Source;
+pub use ingest::{Ingest, IngestStats};
+pub use read::{AccountSummary, CampaignTotals, TableCounts};
+
+use crate::config::{Backend, DatabaseSettings};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("can't open the database at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("can't create the directory for the database file {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens a pool on the configured database. An SQLite file (and its directory) is created if
+    /// missing and runs in WAL mode with a busy timeout, so readers don't block the writer.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let url = &settings.url;
+        let backend = url.backend();
+        let conn_url = match backend {
+            Backend::Sqlite => sqlite_url(url.expose())?,
+            Backend::Postgres => url.expose().to_string(),
+        };
+        let connect_err = |source| StoreError::Connect {
+            url: url.redacted(),
+            source,
+        };
+        let options = AnyConnectOptions::from_str(&conn_url).map_err(connect_err)?;
+        let busy_ms = settings.busy_timeout_ms;
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        conn.execute(
+                            format!(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
+                            )
+                            .as_str(),
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(connect_err)?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the migrations this backend hasn't run yet; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize> {
+        let migrator = self.migrator();
+        let before = self.applied_migrations().await.unwrap_or(0);
+        migrator.run(&self.pool).await?;
+        let after = self.applied_migrations().await?;
+        Ok(after.saturating_sub(before))
+    }
+
+    /// Number of migrations recorded as applied.
+    pub async fn applied_migrations(&self) -> Result<usize> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as usize)
+    }
+
+    /// Number of migrations this build knows.
+    pub fn known_migrations(&self) -> usize {
+        self.migrator().iter().count()
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Waits for in-flight queries and closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Adds `mode=rwc` so the file is created, and creates its directory.
+fn sqlite_url(url: &str) -> Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path != ":memory:" {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: path.to_string(),
+                source,
+            })?;
+        }
+    }
+    Ok(match query {
+        Some(q) if q.contains("mode=") => url.to_string(),
+        Some(_) => format!("{url}&mode=rwc"),
+        None => format!("{url}?mode=rwc"),
+    })
+}
+
+/// Current time as stored: Unix seconds.
+pub(crate) fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("a/b/vibe.db");
+        let url = format!("sqlite://{}", nested.display());
+        assert_eq!(sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(nested.parent().unwrap().is_dir());
+        assert_eq!(
+            sqlite_url("sqlite://x.db?mode=ro").unwrap(),
+            "sqlite://x.db?mode=ro"
+        );
+        assert_eq!(
+            sqlite_url("sqlite://x.db?cache=shared").unwrap(),
+            "sqlite://x.db?cache=shared&mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! Read queries used by the CLI summaries.
+
+use sqlx::Row;
+
+use super::{Result, Store};
+
+/// Row counts of the metric tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableCounts {
+    pub brands: i64,
+    pub accounts: i64,
+    pub posts: i64,
+    pub post_snapshots: i64,
+    pub account_snapshots: i64,
+    pub funnel_days: i64,
+    pub post_days: i64,
+    pub account_days: i64,
+}
+
+/// One account with what the store holds for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountSummary {
+    pub platform: String,
+    pub external_id: String,
+    pub handle: Option<String>,
+    pub brand: Option<String>,
+    pub posts: i64,
+    pub snapshots: i64,
+    pub first_day: Option<String>,
+    pub last_day: Option<String>,
+    pub followers_first: Option<i64>,
+    pub followers_last: Option<i64>,
+    pub impressions: Option<i64>,
+    pub reach: Option<i64>,
+    pub views: Option<i64>,
+    /// Likes + comments + shares + saves, over the known ones.
+    pub engagements: Option<i64>,
+}
+
+impl Store {
+    pub async fn table_counts(&self) -> Result<TableCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM brands), (SELECT COUNT(*) FROM accounts), \
+             (SELECT COUNT(*) FROM posts), (SELECT COUNT(*) FROM post_snapshots), \
+             (SELECT COUNT(*) FROM account_snapshots), (SELECT COUNT(*) FROM funnel_daily), \
+             (SELECT COUNT(*) FROM post_daily), (SELECT COUNT(*) FROM account_daily)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(TableCounts {
+            brands: row.try_get(0)?,
+            accounts: row.try_get(1)?,
+            posts: row.try_get(2)?,
+            post_snapshots: row.try_get(3)?,
+            account_snapshots: row.try_get(4)?,
+            funnel_days: row.try_get(5)?,
+            post_days: row.try_get(6)?,
+            account_days: row.try_get(7)?,
+        })
+    }
+
+    /// Every account with its totals from the daily rollups, in platform and id order.
+    pub async fn account_summaries(&self) -> Result<Vec<AccountSummary>> {
+        let rows = sqlx::query(
+            "SELECT a.platform, a.external_id, a.handle, b.name, \
+               (SELECT COUNT(*) FROM posts p WHERE p.account_id = a.id), \
+               (SELECT COUNT(*) FROM post_snapshots s JOIN posts p ON p.id = s.post_id WHERE p.account_id = a.id), \
+               (SELECT MIN(day) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT MAX(day) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT followers FROM account_snapshots s WHERE s.account_id = a.id AND followers IS NOT NULL ORDER BY observed_at ASC LIMIT 1), \
+               (SELECT followers FROM account_snapshots s WHERE s.account_id = a.id AND followers IS NOT NULL ORDER BY observed_at DESC LIMIT 1), \
+               (SELECT SUM(impressions) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT SUM(reach) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT SUM(views) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT SUM(COALESCE(likes, 0) + COALESCE(comments, 0) + COALESCE(shares, 0) + COALESCE(saves, 0)) \
+                  FROM account_daily d WHERE d.account_id = a.id \
+                  AND (likes IS NOT NULL OR comments IS NOT NULL OR shares IS NOT NULL OR saves IS NOT NULL)) \
+             FROM accounts a LEFT JOIN brands b ON b.id = a.brand_id \
+             ORDER BY b.name, a.platform, a.external_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AccountSummary {
+                    platform: r.try_get(0)?,
+                    external_id: r.try_get(1)?,
+                    handle: r.try_get(2)?,
+                    brand: r.try_get(3)?,
+                    posts: r.try_get(4)?,
+                    snapshots: r.try_get(5)?,
+                    first_day: r.try_get(6)?,
+                    last_day: r.try_get(7)?,
+                    followers_first: r.try_get(8)?,
+                    followers_last: r.try_get(9)?,
+                    impressions: r.try_get(10)?,
+                    reach: r.try_get(11)?,
+                    views: r.try_get(12)?,
+                    engagements: r.try_get(13)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Accounts that did not come from `vibe demo`, as `platform/external_id`.
+    pub async fn non_demo_accounts(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT platform, external_id FROM accounts WHERE source <> 'demo' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let p: String = r.try_get(0)?;
+                let e: String = r.try_get(1)?;
+                Ok(format!("{p}/{e}"))
+            })
+            .collect()
+    }
+
+    /// Deletes every account `vibe demo` made, with everything hanging off them.
+    pub async fn delete_demo_data(&self) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        // Explicit deletes rather than relying on ON DELETE CASCADE, so the order is the same on
+        // both backends and nothing depends on SQLite's foreign_keys pragma.
+        let demo = "SELECT id FROM accounts WHERE source = 'demo'";
+        let brand_ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT brand_id FROM accounts WHERE source = 'demo' AND brand_id IS NOT NULL",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let posts = format!("SELECT id FROM posts WHERE account_id IN ({demo})");
+        for sql in [
+            format!("DELETE FROM post_snapshots WHERE post_id IN ({posts})"),
+            format!("DELETE FROM post_daily WHERE post_id IN ({posts})"),
+            format!("DELETE FROM posts WHERE account_id IN ({demo})"),
+            format!("DELETE FROM account_snapshots WHERE account_id IN ({demo})"),
+            format!("DELETE FROM account_daily WHERE account_id IN ({demo})"),
+            format!("DELETE FROM funnel_daily WHERE account_id IN ({demo})"),
+        ] {
+            sqlx::query(&sql).execute(&mut *tx).await?;
+        }
+        let n = sqlx::query("DELETE FROM accounts WHERE source = 'demo'")
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // The demo's brands go too, unless something else now belongs to them.
+        for id in brand_ids {
+            sqlx::query(
+                "DELETE FROM brands WHERE id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM accounts WHERE brand_id = $1) \
+                 AND NOT EXISTS (SELECT 1 FROM funnel_daily WHERE brand_id = $1)",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+/// A campaign's funnel totals over all its days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignTotals {
+    pub platform: String,
+    pub campaign: String,
+    pub days: i64,
+    pub spend_cents: Option<i64>,
+    pub revenue_cents: Option<i64>,
+    pub leads: Option<i64>,
+    pub conversions: Option<i64>,
+}
+
+impl Store {
+    pub async fn campaign_totals(&self) -> Result<Vec<CampaignTotals>> {
+        let rows = sqlx::query(
+            "SELECT platform, campaign, COUNT(*), SUM(spend_cents), SUM(revenue_cents), SUM(leads), \
+             SUM(conversions) FROM funnel_daily GROUP BY platform, campaign ORDER BY platform, campaign",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CampaignTotals {
+                    platform: r.try_get(0)?,
+                    campaign: r.try_get(1)?,
+                    days: r.try_get(2)?,
+                    spend_cents: r.try_get(3)?,
+                    revenue_cents: r.try_get(4)?,
+                    leads: r.try_get(5)?,
+                    conversions: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}
