@@ -189,7 +189,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                             issues.iter().filter(|i| i.line > 0).count()
                         );
                         for issue in &issues {
-                            eprintln!("  {}:{issue}", path.display());
+                            eprintln!("  {}", issue.located(&path));
                         }
                     }
                     Err(e) => {
@@ -288,7 +288,7 @@ fn print_import(r: &import::ImportReport) {
             r.skipped.iter().filter(|i| i.line > 0).count()
         );
         for issue in &r.skipped {
-            println!("    {}:{issue}", r.path.display());
+            println!("    {}", issue.located(&r.path));
         }
     }
     if r.missing.total() > 0 {

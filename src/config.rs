@@ -59,6 +59,7 @@ pub struct DatabaseSettings {
     pub url: DatabaseUrl,
     pub max_connections: u32,
     pub busy_timeout_ms: u64,
+    pub sqlite_cache_mib: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

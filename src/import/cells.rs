@@ -1,10 +1,10 @@
 //! Reading cells of a row, whatever the file format, into domain values with errors that name
 //! the line and column.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
 use super::{MissingCells, RowIssue};
 use crate::domain::{Count, Money};
@@ -172,7 +172,7 @@ pub(crate) fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
     } else {
         return Err(bad());
     };
-    let year = t.format("%Y").to_string().parse::<i32>().unwrap_or(0);
+    let year = t.year();
     if !(1990..=2200).contains(&year) {
         return Err(format!("{s:?} is out of range (year {year})"));
     }

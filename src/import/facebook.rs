@@ -11,7 +11,7 @@
 //! at the publish time. Rows carry no id, so each post's id is derived from the whole row (no two
 //! rows of the data set are identical, though 7 pairs share all seven input columns).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::io::BufRead;
 
 use chrono::{Datelike, Days, NaiveDate, TimeZone, Utc};

@@ -11,7 +11,9 @@
 //! `brand`, `impressions`, `clicks`, `leads`, `conversions`, `revenue`, `spend` (that day's own
 //! figures, amounts in the brand's currency).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::io::BufRead;
 
 use sha2::{Digest, Sha256};
@@ -115,11 +117,11 @@ fn snapshot_records<R: Row>(cells: &mut Cells<'_, R>) -> Result<Vec<Record>, Row
         .map_err(|e| cells.issue("observed_at", e))?;
     let published_at = cells.optional("published_at", parse_timestamp)?;
     let text = cells.text("text");
-    let mut metrics = PostMetrics::default();
-    for name in POST_METRIC_NAMES {
-        let value = cells.count(name)?;
-        metrics.set(name, value);
+    let mut values = [None; 8];
+    for (value, name) in values.iter_mut().zip(POST_METRIC_NAMES) {
+        *value = cells.count(name)?;
     }
+    let metrics = PostMetrics::from_array(values);
     let followers = cells.count("followers")?;
 
     let post_id = cells.text("post_id").or_else(|| {
@@ -263,7 +265,7 @@ pub(crate) fn csv_reader<R: BufRead>(mut reader: R) -> Result<CsvFile<R>, RowIss
         .map_err(|e| RowIssue::new(1, None, format!("can't read the header: {e}")))?
         .clone();
     let names: Vec<String> = header.iter().map(str::to_string).collect();
-    let mut columns = HashMap::new();
+    let mut columns = HashMap::default();
     for (i, name) in names.iter().enumerate() {
         let key = normalise_column(name);
         if columns.insert(key.clone(), i).is_some() {

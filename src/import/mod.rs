@@ -82,6 +82,22 @@ impl RowIssue {
     }
 }
 
+impl RowIssue {
+    /// `path:line: column c: message`, the form editors and terminals turn into a link.
+    pub fn located(&self, path: &Path) -> String {
+        let col = self
+            .column
+            .as_ref()
+            .map(|c| format!("column {c}: "))
+            .unwrap_or_default();
+        if self.line == 0 {
+            format!("{}: {col}{}", path.display(), self.message)
+        } else {
+            format!("{}:{}: {col}{}", path.display(), self.line, self.message)
+        }
+    }
+}
+
 impl fmt::Display for RowIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.column {
@@ -210,7 +226,15 @@ pub(crate) trait RowParser {
     }
 }
 
+/// Rows handed from the parsing thread to the writer at a time.
+const CHUNK_ROWS: usize = 1024;
+
+type ParsedRow = (u64, Result<Vec<Record>, RowIssue>);
+
 /// Imports one file into the store.
+///
+/// Parsing runs on a blocking thread and hands rows over in chunks, so reading and validating
+/// the file overlaps with the database writing the previous chunk.
 pub async fn import_file(
     store: &Store,
     path: &Path,
@@ -224,7 +248,7 @@ pub async fn import_file(
     let file = File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
     let progress = opts.progress.then(|| progress_bar(len));
-    let reader: Box<dyn Read> = match &progress {
+    let reader: Box<dyn Read + Send> = match &progress {
         Some(pb) => Box::new(pb.wrap_read(file)),
         None => Box::new(file),
     };
@@ -243,7 +267,7 @@ pub async fn import_file(
         path: path.to_path_buf(),
         message: issue.to_string(),
     };
-    let mut parser: Box<dyn RowParser> = match format {
+    let mut parser: Box<dyn RowParser + Send> = match format {
         Format::Csv => Box::new(generic::CsvParser::new(reader).map_err(unrecognised)?),
         Format::Jsonl => Box::new(generic::JsonlParser::new(reader)),
         Format::Facebook => Box::new(
@@ -251,31 +275,57 @@ pub async fn import_file(
         ),
     };
 
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ParsedRow>>(4);
+    let parsing = tokio::task::spawn_blocking(move || {
+        let mut missing = MissingCells::default();
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        while let Some(row) = parser.next_row(&mut missing) {
+            chunk.push(row);
+            if chunk.len() == CHUNK_ROWS {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
+                if tx.blocking_send(full).is_err() {
+                    // The writer stopped (a database error); it reports why.
+                    break;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = tx.blocking_send(chunk);
+        }
+        (missing, parser.notes())
+    });
+
     let mut ingest = Some(store.begin_ingest(Source::Import, opts.batch_size).await?);
-    let mut missing = MissingCells::default();
     let mut issues: Vec<RowIssue> = Vec::new();
     let mut issue_count = 0usize;
     let mut rows = 0u64;
-    while let Some((_line, parsed)) = parser.next_row(&mut missing) {
-        rows += 1;
-        match parsed {
-            Ok(records) => {
-                if let Some(ingest) = ingest.as_mut() {
-                    add_all(ingest, &records).await?;
+    while let Some(chunk) = rx.recv().await {
+        for (_line, parsed) in chunk {
+            rows += 1;
+            match parsed {
+                Ok(records) => {
+                    if let Some(ingest) = ingest.as_mut() {
+                        add_all(ingest, &records).await?;
+                    }
                 }
-            }
-            Err(issue) => {
-                issue_count += 1;
-                if issues.len() < MAX_LISTED_ISSUES {
-                    issues.push(issue);
-                }
-                if !opts.skip_invalid {
-                    // Nothing from this file will be written; keep reading to list every error.
-                    ingest = None;
+                Err(issue) => {
+                    issue_count += 1;
+                    if issues.len() < MAX_LISTED_ISSUES {
+                        issues.push(issue);
+                    }
+                    if !opts.skip_invalid {
+                        // Nothing from this file will be written; keep reading to list every
+                        // error.
+                        ingest = None;
+                    }
                 }
             }
         }
     }
+    let (missing, notes) = parsing.await.map_err(|e| ImportError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(format!("the parsing thread failed: {e}")),
+    })?;
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
@@ -289,14 +339,23 @@ pub async fn import_file(
             issues,
         });
     };
+    tracing::debug!(
+        rows,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "rows written; building rollups"
+    );
     let stats = ingest.finish().await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "import committed"
+    );
     Ok(ImportReport {
         path: path.to_path_buf(),
         format,
         rows,
         skipped: issues,
         missing,
-        notes: parser.notes(),
+        notes,
         stats,
         elapsed: started.elapsed(),
     })

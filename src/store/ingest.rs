@@ -1,7 +1,9 @@
 //! Writing metric records: upserts on natural keys, batched inserts, and the incremental daily
 //! rollups, all inside one transaction so a failed import leaves the database as it was.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::any::AnyArguments;
@@ -9,6 +11,7 @@ use sqlx::query::Query;
 use sqlx::{Any, Row, Transaction};
 
 use super::{unix_now, Result, Store};
+use crate::config::Backend;
 use crate::domain::rollup::{self, DayValues};
 use crate::domain::{
     AccountInfo, AccountKey, AccountSnapshot, Count, FunnelDay, PostInfo, PostSnapshot, Record,
@@ -48,6 +51,7 @@ type Metrics8 = [Option<i64>; 8];
 /// without finishing rolls everything back.
 pub struct Ingest {
     tx: Transaction<'static, Any>,
+    backend: Backend,
     source: Source,
     batch_size: usize,
     now: i64,
@@ -60,6 +64,8 @@ pub struct Ingest {
     funnel: Vec<FunnelRow>,
     /// The latest imported snapshot of each post on each day, for `post_daily`.
     post_day_last: HashMap<(i64, NaiveDate), (i64, Metrics8)>,
+    /// Posts this ingest created: all their daily rows are in `post_day_last`.
+    new_posts: rustc_hash::FxHashSet<i64>,
     /// The earliest day whose rollup may have changed, per account.
     dirty_from: HashMap<i64, NaiveDate>,
     stats: IngestStats,
@@ -82,17 +88,19 @@ impl Store {
         let tx = self.pool.begin().await?;
         Ok(Ingest {
             tx,
+            backend: self.backend,
             source,
             batch_size: batch_size.max(1),
             now: unix_now(),
-            brands: HashMap::new(),
-            accounts: HashMap::new(),
-            posts: HashMap::new(),
+            brands: HashMap::default(),
+            accounts: HashMap::default(),
+            posts: HashMap::default(),
             snapshots: Vec::new(),
             account_snapshots: Vec::new(),
             funnel: Vec::new(),
-            post_day_last: HashMap::new(),
-            dirty_from: HashMap::new(),
+            post_day_last: HashMap::default(),
+            new_posts: Default::default(),
+            dirty_from: HashMap::default(),
             stats: IngestStats::default(),
         })
     }
@@ -119,8 +127,10 @@ fn opt_i64(c: Option<Count>) -> Option<i64> {
     c.map(Count::as_i64)
 }
 
-/// `($1,$2,…),($n+1,…)…` for `rows` rows of `cols` columns.
-fn values_clause(rows: usize, cols: usize) -> String {
+/// `($1,$2,…),($n+1,…)…` for `rows` rows of `cols` columns; plain `?` on SQLite, whose
+/// parameter-name lookup is linear in the number of named parameters, which makes numbered
+/// placeholders quadratic in a batch.
+fn values_clause(backend: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -131,8 +141,13 @@ fn values_clause(rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push(',');
             }
-            s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
         }
         s.push(')');
     }
@@ -150,7 +165,8 @@ fn set_excluded(cols: &[&str]) -> String {
 /// Keeps the last of several rows with the same key, in first-seen order: PostgreSQL refuses an
 /// upsert that touches the same row twice in one statement.
 fn dedup_last<T, K: std::hash::Hash + Eq>(rows: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
-    let mut index: HashMap<K, usize> = HashMap::with_capacity(rows.len());
+    let mut index: HashMap<K, usize> =
+        HashMap::with_capacity_and_hasher(rows.len(), Default::default());
     let mut out: Vec<Option<T>> = Vec::with_capacity(rows.len());
     for row in rows {
         match index.entry(key(&row)) {
@@ -353,6 +369,9 @@ impl Ingest {
             .bind(self.now)
             .fetch_one(&mut *self.tx)
             .await?;
+        if old_published.is_none() {
+            self.new_posts.insert(id);
+        }
         self.posts
             .entry(account_id)
             .or_default()
@@ -370,7 +389,7 @@ impl Ingest {
             "INSERT INTO post_snapshots (post_id, observed_at, {m}) VALUES {v} \
              ON CONFLICT (post_id, observed_at) DO UPDATE SET {set}",
             m = POST_METRIC_NAMES.join(", "),
-            v = values_clause(rows.len(), 10),
+            v = values_clause(self.backend, rows.len(), 10),
             set = set_excluded(&POST_METRIC_NAMES),
         );
         let mut q = sqlx::query(&sql);
@@ -389,7 +408,7 @@ impl Ingest {
         let sql = format!(
             "INSERT INTO account_snapshots (account_id, observed_at, followers) VALUES {} \
              ON CONFLICT (account_id, observed_at) DO UPDATE SET followers = excluded.followers",
-            values_clause(rows.len(), 3)
+            values_clause(self.backend, rows.len(), 3)
         );
         let mut q = sqlx::query(&sql);
         for (account, observed, followers) in &rows {
@@ -438,7 +457,7 @@ impl Ingest {
              ON CONFLICT (platform, campaign, day) DO UPDATE SET {set}, \
                updated_at = CASE WHEN {unchanged} THEN funnel_daily.updated_at ELSE excluded.updated_at END",
             cols = cols.join(", "),
-            v = values_clause(rows.len(), 13),
+            v = values_clause(self.backend, rows.len(), 13),
         );
         let mut q = sqlx::query(&sql);
         for r in &rows {
@@ -466,13 +485,37 @@ impl Ingest {
         self.flush_snapshots().await?;
         self.flush_account_snapshots().await?;
         self.flush_funnel().await?;
+        let fresh = self.fresh_series();
         self.update_post_daily().await?;
         let dirty: BTreeMap<i64, NaiveDate> = self.dirty_from.drain().collect();
         for (account_id, from) in dirty {
-            self.stats.rollup_days += rebuild_account_daily(&mut self.tx, account_id, from).await?;
+            self.stats.rollup_days +=
+                rebuild_account_daily(&mut self.tx, self.backend, account_id, from, &fresh).await?;
         }
+        tracing::debug!(
+            account_days = self.stats.rollup_days,
+            "account_daily rebuilt"
+        );
         self.tx.commit().await?;
         Ok(self.stats)
+    }
+
+    /// The complete daily series of the posts this ingest created, so the rollups needn't read
+    /// them back from the database.
+    fn fresh_series(&self) -> HashMap<i64, Vec<DayValues>> {
+        let mut fresh: HashMap<i64, Vec<DayValues>> = HashMap::default();
+        for ((post, day), (_, values)) in &self.post_day_last {
+            if self.new_posts.contains(post) {
+                fresh.entry(*post).or_default().push(DayValues {
+                    day: *day,
+                    values: *values,
+                });
+            }
+        }
+        for series in fresh.values_mut() {
+            series.sort_unstable_by_key(|d| d.day);
+        }
+        fresh
     }
 
     /// Upserts each touched post-day with the day's latest snapshot, unless the stored one is
@@ -490,7 +533,7 @@ impl Ingest {
                  ON CONFLICT (post_id, day) DO UPDATE SET observed_at = excluded.observed_at, {set} \
                  WHERE excluded.observed_at >= post_daily.observed_at",
                 m = POST_METRIC_NAMES.join(", "),
-                v = values_clause(chunk.len(), 11),
+                v = values_clause(self.backend, chunk.len(), 11),
                 set = set_excluded(&POST_METRIC_NAMES),
             );
             let mut q = sqlx::query(&sql);
@@ -520,56 +563,78 @@ type DayTotal = ([Option<i64>; 8], i64, Option<i64>);
 /// posts published, and the day's last follower count. Returns the number of rows written.
 pub(crate) async fn rebuild_account_daily(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     account_id: i64,
     from: NaiveDate,
+    fresh: &HashMap<i64, Vec<DayValues>>,
 ) -> Result<usize> {
     let from_key = day_key(from);
-    // Posts with a row on or after `from`; their earlier rows are the baseline of the deltas.
-    let post_rows = sqlx::query(&format!(
-        "SELECT pd.post_id, pd.day, {m} FROM post_daily pd \
-         WHERE pd.post_id IN (SELECT DISTINCT d.post_id FROM post_daily d JOIN posts p ON p.id = d.post_id \
-                              WHERE p.account_id = $1 AND d.day >= $2) \
-         ORDER BY pd.post_id, pd.day",
-        m = POST_METRIC_NAMES
-            .iter()
-            .map(|c| format!("pd.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
-    .bind(account_id)
-    .bind(from_key.as_str())
-    .fetch_all(&mut **tx)
-    .await?;
-
     let mut totals: BTreeMap<NaiveDate, DayTotal> = BTreeMap::new();
-    let mut series: Vec<DayValues> = Vec::new();
-    let flush = |series: &mut Vec<DayValues>, totals: &mut BTreeMap<NaiveDate, DayTotal>| {
+    let mut add_series = |series: &[DayValues]| {
         for d in rollup::daily_deltas(series) {
             if d.day >= from {
                 let t = totals.entry(d.day).or_insert(([None; 8], 0, None));
                 rollup::accumulate(&mut t.0, &d.values);
             }
         }
-        series.clear();
     };
-    let mut current: Option<i64> = None;
-    for row in &post_rows {
-        let post: i64 = row.try_get(0)?;
-        if current != Some(post) {
-            flush(&mut series, &mut totals);
-            current = Some(post);
+    // Every post with a row on or after `from` counts; its earlier rows are the baseline of its
+    // deltas. Posts this ingest created are taken from memory, the rest read back.
+    let posts: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT d.post_id FROM post_daily d JOIN posts p ON p.id = d.post_id \
+         WHERE p.account_id = $1 AND d.day >= $2",
+    )
+    .bind(account_id)
+    .bind(from_key.as_str())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut stored = Vec::new();
+    for post in posts {
+        match fresh.get(&post) {
+            Some(series) => add_series(series),
+            None => stored.push(post),
         }
-        let day: String = row.try_get(1)?;
-        let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
-            continue;
-        };
-        let mut values = [None; 8];
-        for (i, v) in values.iter_mut().enumerate() {
-            *v = row.try_get(i + 2)?;
-        }
-        series.push(DayValues { day, values });
     }
-    flush(&mut series, &mut totals);
+    let columns = POST_METRIC_NAMES.join(", ");
+    for chunk in stored.chunks(500) {
+        let ids = vec!["?"; chunk.len()].join(", ");
+        let ids = match backend {
+            Backend::Sqlite => ids,
+            Backend::Postgres => (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let sql = format!(
+            "SELECT post_id, day, {columns} FROM post_daily WHERE post_id IN ({ids}) \
+             ORDER BY post_id, day"
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&mut **tx).await?;
+        let mut series: Vec<DayValues> = Vec::new();
+        let mut current: Option<i64> = None;
+        for row in &rows {
+            let post: i64 = row.try_get(0)?;
+            if current != Some(post) {
+                add_series(&series);
+                series.clear();
+                current = Some(post);
+            }
+            let day: String = row.try_get(1)?;
+            let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
+                continue;
+            };
+            let mut values = [None; 8];
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = row.try_get(i + 2)?;
+            }
+            series.push(DayValues { day, values });
+        }
+        add_series(&series);
+    }
 
     let published: Vec<(i64,)> = sqlx::query_as(
         "SELECT published_at FROM posts WHERE account_id = $1 AND published_at >= $2",
@@ -604,7 +669,7 @@ pub(crate) async fn rebuild_account_daily(
         let sql = format!(
             "INSERT INTO account_daily (account_id, day, posts_published, {m}, followers) VALUES {v}",
             m = POST_METRIC_NAMES.join(", "),
-            v = values_clause(chunk.len(), 12),
+            v = values_clause(backend, chunk.len(), 12),
         );
         let mut q = sqlx::query(&sql);
         for (day, (values, published, followers)) in chunk {
@@ -625,8 +690,12 @@ mod tests {
 
     #[test]
     fn values_clause_numbers_every_placeholder() {
-        assert_eq!(values_clause(2, 3), "($1,$2,$3),($4,$5,$6)");
-        assert_eq!(values_clause(1, 1), "($1)");
+        assert_eq!(
+            values_clause(Backend::Postgres, 2, 3),
+            "($1,$2,$3),($4,$5,$6)"
+        );
+        assert_eq!(values_clause(Backend::Postgres, 1, 1), "($1)");
+        assert_eq!(values_clause(Backend::Sqlite, 2, 2), "(?,?),(?,?)");
     }
 
     #[test]

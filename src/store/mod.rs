@@ -68,6 +68,9 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&conn_url).map_err(connect_err)?;
         let busy_ms = settings.busy_timeout_ms;
+        // Negative cache_size is in KiB. Only pages in use are allocated, so an idle bot stays
+        // small, while a large import keeps its B-tree pages in memory instead of spilling them.
+        let cache_kib = settings.sqlite_cache_mib.saturating_mul(1024);
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(Duration::from_secs(30))
@@ -77,7 +80,8 @@ impl Store {
                         conn.execute(
                             format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms}; \
+                                 PRAGMA cache_size = -{cache_kib}; PRAGMA temp_store = MEMORY;"
                             )
                             .as_str(),
                         )

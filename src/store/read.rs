@@ -69,10 +69,10 @@ impl Store {
                (SELECT MAX(day) FROM account_daily d WHERE d.account_id = a.id), \
                (SELECT followers FROM account_snapshots s WHERE s.account_id = a.id AND followers IS NOT NULL ORDER BY observed_at ASC LIMIT 1), \
                (SELECT followers FROM account_snapshots s WHERE s.account_id = a.id AND followers IS NOT NULL ORDER BY observed_at DESC LIMIT 1), \
-               (SELECT SUM(impressions) FROM account_daily d WHERE d.account_id = a.id), \
-               (SELECT SUM(reach) FROM account_daily d WHERE d.account_id = a.id), \
-               (SELECT SUM(views) FROM account_daily d WHERE d.account_id = a.id), \
-               (SELECT SUM(COALESCE(likes, 0) + COALESCE(comments, 0) + COALESCE(shares, 0) + COALESCE(saves, 0)) \
+               (SELECT CAST(SUM(impressions) AS BIGINT) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT CAST(SUM(reach) AS BIGINT) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT CAST(SUM(views) AS BIGINT) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT CAST(SUM(COALESCE(likes, 0) + COALESCE(comments, 0) + COALESCE(shares, 0) + COALESCE(saves, 0)) AS BIGINT) \
                   FROM account_daily d WHERE d.account_id = a.id \
                   AND (likes IS NOT NULL OR comments IS NOT NULL OR shares IS NOT NULL OR saves IS NOT NULL)) \
              FROM accounts a LEFT JOIN brands b ON b.id = a.brand_id \
@@ -175,8 +175,8 @@ pub struct CampaignTotals {
 impl Store {
     pub async fn campaign_totals(&self) -> Result<Vec<CampaignTotals>> {
         let rows = sqlx::query(
-            "SELECT platform, campaign, COUNT(*), SUM(spend_cents), SUM(revenue_cents), SUM(leads), \
-             SUM(conversions) FROM funnel_daily GROUP BY platform, campaign ORDER BY platform, campaign",
+            "SELECT platform, campaign, COUNT(*), CAST(SUM(spend_cents) AS BIGINT), CAST(SUM(revenue_cents) AS BIGINT), CAST(SUM(leads) AS BIGINT), \
+             CAST(SUM(conversions) AS BIGINT) FROM funnel_daily GROUP BY platform, campaign ORDER BY platform, campaign",
         )
         .fetch_all(&self.pool)
         .await?;

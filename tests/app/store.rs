@@ -1,0 +1,362 @@
+//! The store on the configured backend: migrations, upserts and incremental rollups.
+
+use chrono::{DateTime, TimeZone, Utc};
+use vibe::domain::{
+    AccountInfo, AccountKey, AccountSnapshot, Count, Platform, PostInfo, PostMetrics, PostSnapshot,
+    Record,
+};
+use vibe::store::{Source, Store};
+
+use crate::helpers::{dump, scalar, TestDb};
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap()
+}
+
+fn account(id: &str) -> AccountInfo {
+    AccountInfo {
+        key: AccountKey {
+            platform: Platform::Instagram,
+            external_id: id.into(),
+        },
+        handle: Some(id.into()),
+        brand: Some("Acme".into()),
+    }
+}
+
+fn snap(
+    acct: &str,
+    post: &str,
+    published: DateTime<Utc>,
+    observed: DateTime<Utc>,
+    likes: Option<u64>,
+    reach: Option<u64>,
+) -> Record {
+    Record::Post(PostSnapshot {
+        account: account(acct),
+        post: PostInfo {
+            external_id: post.into(),
+            published_at: Some(published),
+            text: Some("hello #acme".into()),
+            hashtags: vec!["acme".into()],
+            ..PostInfo::default()
+        },
+        observed_at: observed,
+        metrics: PostMetrics {
+            likes: likes.map(|v| Count::new(v).unwrap()),
+            reach: reach.map(|v| Count::new(v).unwrap()),
+            ..PostMetrics::default()
+        },
+    })
+}
+
+async fn ingest(store: &Store, records: &[Record]) {
+    let mut i = store.begin_ingest(Source::Import, 3).await.unwrap();
+    for r in records {
+        i.add(r).await.unwrap();
+    }
+    i.finish().await.unwrap();
+}
+
+/// (day, likes, reach, posts published) rows of account_daily, in day order.
+async fn daily(store: &Store) -> Vec<(String, Option<i64>, Option<i64>, i64)> {
+    sqlx::query_as("SELECT day, likes, reach, posts_published FROM account_daily ORDER BY day")
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn migrations_apply_once() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        0,
+        "second run applies nothing"
+    );
+    assert_eq!(
+        store.applied_migrations().await.unwrap(),
+        store.known_migrations()
+    );
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn rollups_count_deltas_not_sums_of_snapshots() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let p = at(1, 9);
+    ingest(
+        &store,
+        &[
+            snap("a", "1", p, at(1, 10), Some(10), Some(100)),
+            snap("a", "1", p, at(1, 20), Some(30), Some(300)),
+            snap("a", "1", p, at(2, 9), Some(45), Some(400)),
+        ],
+    )
+    .await;
+    assert_eq!(
+        daily(&store).await,
+        vec![
+            ("2026-03-01".into(), Some(30), Some(300), 1),
+            ("2026-03-02".into(), Some(15), Some(100), 0)
+        ]
+    );
+
+    // An older snapshot of day 1 doesn't replace the later one.
+    ingest(&store, &[snap("a", "1", p, at(1, 12), Some(20), Some(200))]).await;
+    assert_eq!(
+        daily(&store).await[0],
+        ("2026-03-01".into(), Some(30), Some(300), 1)
+    );
+
+    // A later snapshot of day 1 moves likes from day 2's delta into day 1's.
+    ingest(&store, &[snap("a", "1", p, at(1, 23), Some(35), Some(320))]).await;
+    assert_eq!(
+        daily(&store).await,
+        vec![
+            ("2026-03-01".into(), Some(35), Some(320), 1),
+            ("2026-03-02".into(), Some(10), Some(80), 0)
+        ]
+    );
+
+    // A second post on day 2 adds to that day; the sum of deltas is the lifetime total.
+    ingest(
+        &store,
+        &[
+            snap("a", "2", at(2, 8), at(2, 10), Some(7), None),
+            snap("a", "1", p, at(4, 9), Some(50), Some(410)),
+        ],
+    )
+    .await;
+    let rows = daily(&store).await;
+    assert_eq!(rows[1], ("2026-03-02".into(), Some(17), Some(80), 1));
+    assert_eq!(rows.iter().filter_map(|r| r.1).sum::<i64>(), 50 + 7);
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM post_snapshots").await,
+        Some(7)
+    );
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn unknown_counters_stay_unknown() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    ingest(
+        &store,
+        &[snap("a", "1", at(1, 9), at(1, 10), Some(4), None)],
+    )
+    .await;
+    let rows = daily(&store).await;
+    assert_eq!(rows, vec![("2026-03-01".into(), Some(4), None, 1)]);
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM account_daily WHERE impressions IS NULL"
+        )
+        .await,
+        Some(1)
+    );
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_same_records_twice_change_nothing() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let records = vec![
+        snap("a", "1", at(1, 9), at(1, 10), Some(4), Some(40)),
+        snap("a", "1", at(1, 9), at(1, 10), Some(5), Some(50)),
+        snap("b", "9", at(2, 9), at(3, 10), Some(1), Some(9)),
+        Record::Account(AccountSnapshot {
+            account: account("a"),
+            observed_at: at(1, 22),
+            followers: Some(Count::new(1000).unwrap()),
+        }),
+    ];
+    ingest(&store, &records).await;
+    let first = dump(&store).await;
+    assert_eq!(
+        first["post_snapshots"].len(),
+        2,
+        "the duplicate row is one snapshot"
+    );
+    ingest(&store, &records).await;
+    assert_eq!(dump(&store).await, first);
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_unfinished_ingest_writes_nothing() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    {
+        let mut i = store.begin_ingest(Source::Import, 1).await.unwrap();
+        for n in 0..5 {
+            i.add(&snap(
+                "a",
+                &n.to_string(),
+                at(1, 9),
+                at(1, 10),
+                Some(1),
+                None,
+            ))
+            .await
+            .unwrap();
+        }
+        // Dropped without finish: the transaction rolls back.
+    }
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM posts").await, Some(0));
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM accounts").await,
+        Some(0)
+    );
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn moving_a_post_to_another_day_updates_both_days() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    ingest(
+        &store,
+        &[snap("a", "1", at(3, 9), at(3, 10), Some(1), None)],
+    )
+    .await;
+    ingest(
+        &store,
+        &[snap("a", "1", at(1, 9), at(3, 11), Some(2), None)],
+    )
+    .await;
+    let published: Vec<(String, i64)> = daily(&store)
+        .await
+        .into_iter()
+        .map(|r| (r.0, r.3))
+        .collect();
+    assert_eq!(
+        published,
+        vec![("2026-03-01".into(), 1), ("2026-03-03".into(), 0)]
+    );
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn demo_data_is_removed_without_touching_imports() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    ingest(
+        &store,
+        &[snap("mine", "1", at(1, 9), at(1, 10), Some(1), None)],
+    )
+    .await;
+    let mut i = store.begin_ingest(Source::Demo, 10).await.unwrap();
+    i.add(&snap("demo", "2", at(1, 9), at(1, 10), Some(1), None))
+        .await
+        .unwrap();
+    i.finish().await.unwrap();
+    assert_eq!(
+        store.non_demo_accounts().await.unwrap(),
+        vec!["instagram/mine".to_string()]
+    );
+    assert_eq!(store.delete_demo_data().await.unwrap(), 1);
+    let counts = store.table_counts().await.unwrap();
+    assert_eq!(
+        (
+            counts.accounts,
+            counts.posts,
+            counts.post_snapshots,
+            counts.brands
+        ),
+        (1, 1, 1, 1)
+    );
+    store.close().await;
+    db.cleanup().await;
+}
+
+/// Snapshots arriving in any order and in any split give the same rollups as computing them
+/// from scratch with the pure reference in `domain::rollup`.
+#[tokio::test]
+async fn incremental_rollups_match_a_from_scratch_computation() {
+    use rand::{seq::SliceRandom, Rng, SeedableRng};
+    use std::collections::BTreeMap;
+    use vibe::domain::rollup::{accumulate, daily_deltas, DayValues};
+
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut records = Vec::new();
+    // (account, post) -> observed -> (likes, reach)
+    let mut truth: BTreeMap<(String, String), BTreeMap<DateTime<Utc>, (Option<u64>, Option<u64>)>> =
+        BTreeMap::new();
+    for a in ["a", "b"] {
+        for p in 0..4 {
+            let post = format!("{a}{p}");
+            let published = at(1 + p, 8);
+            let mut likes = 0u64;
+            for h in 1..(24 * 6) {
+                if rng.gen::<f64>() < 0.7 {
+                    continue;
+                }
+                let observed = published + chrono::Duration::hours(h);
+                // Mostly growing, sometimes taking likes back, sometimes not reported.
+                likes = (likes as i64 + rng.gen_range(-2..10)).max(0) as u64;
+                let l = (rng.gen::<f64>() > 0.15).then_some(likes);
+                let r = (rng.gen::<f64>() > 0.5).then_some(likes * 10);
+                records.push(snap(a, &post, published, observed, l, r));
+                truth
+                    .entry((a.to_string(), post.clone()))
+                    .or_default()
+                    .insert(observed, (l, r));
+            }
+        }
+    }
+    records.shuffle(&mut rng);
+    for chunk in records.chunks(records.len() / 3 + 1) {
+        ingest(&store, chunk).await;
+    }
+
+    let mut expected: BTreeMap<(String, String), [Option<i64>; 8]> = BTreeMap::new();
+    for ((account, _), snaps) in &truth {
+        let mut by_day: BTreeMap<chrono::NaiveDate, [Option<i64>; 8]> = BTreeMap::new();
+        for (t, (l, r)) in snaps {
+            let mut v = [None; 8];
+            v[3] = l.map(|x| x as i64);
+            v[1] = r.map(|x| x as i64);
+            by_day.insert(t.date_naive(), v);
+        }
+        let series: Vec<DayValues> = by_day
+            .into_iter()
+            .map(|(day, values)| DayValues { day, values })
+            .collect();
+        for d in daily_deltas(&series) {
+            let e = expected
+                .entry((account.clone(), d.day.format("%Y-%m-%d").to_string()))
+                .or_insert([None; 8]);
+            accumulate(e, &d.values);
+        }
+    }
+    let got: Vec<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT a.external_id, d.day, d.likes, d.reach FROM account_daily d JOIN accounts a ON a.id = d.account_id \
+         WHERE d.likes IS NOT NULL OR d.reach IS NOT NULL ORDER BY a.external_id, d.day",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let want: Vec<(String, String, Option<i64>, Option<i64>)> = expected
+        .into_iter()
+        .filter(|(_, v)| v[3].is_some() || v[1].is_some())
+        .map(|((a, d), v)| (a, d, v[3], v[1]))
+        .collect();
+    assert!(want.len() > 10, "the case exercises many account-days");
+    assert_eq!(got, want);
+    store.close().await;
+    db.cleanup().await;
+}
