@@ -262,6 +262,12 @@ pub fn thousands(n: i64) -> String {
     }
 }
 
+/// `1 post`, `2,000 posts`.
+fn plural(n: usize, noun: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{s}", thousands(n as i64))
+}
+
 fn print_import(r: &import::ImportReport) {
     let secs = r.elapsed.as_secs_f64();
     println!(
@@ -273,14 +279,13 @@ fn print_import(r: &import::ImportReport) {
     );
     let s = &r.stats;
     println!(
-        "  wrote {} post snapshots of {} posts, {} follower counts and {} funnel days for {} accounts; \
-         {} account-days of rollups rebuilt",
-        thousands(s.post_snapshots as i64),
-        thousands(s.posts as i64),
-        thousands(s.account_snapshots as i64),
-        thousands(s.funnel_days as i64),
-        s.accounts,
-        thousands(s.rollup_days as i64)
+        "  wrote {} of {}, {} and {} for {}; {} of rollups rebuilt",
+        plural(s.post_snapshots, "post snapshot"),
+        plural(s.posts, "post"),
+        plural(s.account_snapshots, "follower count"),
+        plural(s.funnel_days, "funnel day"),
+        plural(s.accounts, "account"),
+        plural(s.rollup_days, "account-day")
     );
     if !r.skipped.is_empty() {
         println!(
