@@ -12,4 +12,5 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod import;
+pub mod stats;
 pub mod store;

@@ -1,0 +1,147 @@
+//! Confidence intervals for rates and for differences and lifts between arms.
+
+use super::dist::{norm_isf, t_ppf};
+use super::{checked, Alpha, Interval, MeanStats, Proportion, Result, StatsError};
+
+/// Wilson score interval for a rate (statsmodels' `proportion_confint`, method "wilson").
+pub fn wilson(p: Proportion, alpha: Alpha) -> Result<Interval> {
+    let n = p.units as f64;
+    let rate = p.rate()?;
+    let z = norm_isf(alpha.get() / 2.0);
+    let z2 = z * z;
+    let denom = 1.0 + z2 / n;
+    let centre = (rate + z2 / (2.0 * n)) / denom;
+    let half = z / denom * (rate * (1.0 - rate) / n + z2 / (4.0 * n * n)).sqrt();
+    Ok(Interval {
+        low: checked("interval", centre - half)?,
+        high: checked("interval", centre + half)?,
+    })
+}
+
+/// Newcombe's hybrid score interval for the difference of rates `b − a` (statsmodels'
+/// `confint_proportions_2indep`, method "newcomb", compare "diff").
+pub fn newcombe(a: Proportion, b: Proportion, alpha: Alpha) -> Result<Interval> {
+    let (pa, pb) = (a.rate()?, b.rate()?);
+    let (la, ua) = {
+        let i = wilson(a, alpha)?;
+        (i.low, i.high)
+    };
+    let (lb, ub) = {
+        let i = wilson(b, alpha)?;
+        (i.low, i.high)
+    };
+    let d = pb - pa;
+    Ok(Interval {
+        low: d - ((pb - lb).powi(2) + (ua - pa).powi(2)).sqrt(),
+        high: d + ((ub - pb).powi(2) + (pa - la).powi(2)).sqrt(),
+    })
+}
+
+/// A difference between arms with its standard error and Welch degrees of freedom, absolute
+/// (`b − a`) or relative (`(b − a) / |a|`, variance by the delta method).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lift {
+    pub estimate: f64,
+    pub std_error: f64,
+    pub df: f64,
+}
+
+/// How a metric's per-unit variance is taken: proportions use p(1 − p) as GrowthBook does, means
+/// the sample variance.
+fn arm_moments(s: &MeanStats, proportion: bool) -> Result<(f64, f64, f64)> {
+    let mean = s.mean()?;
+    let var = if proportion {
+        mean * (1.0 - mean)
+    } else {
+        s.variance()?
+    };
+    Ok((mean, var, s.n as f64))
+}
+
+/// The absolute or relative lift of `b` over `a`.
+pub fn lift(a: &MeanStats, b: &MeanStats, proportion: bool, relative: bool) -> Result<Lift> {
+    for s in [a, b] {
+        if s.n < 2 {
+            return Err(StatsError::TooFewUnits {
+                what: "a lift",
+                min: 2,
+                got: s.n,
+            });
+        }
+    }
+    let (ma, va, na) = arm_moments(a, proportion)?;
+    let (mb, vb, nb) = arm_moments(b, proportion)?;
+    if va + vb <= 0.0 {
+        return Err(StatsError::NoVariation);
+    }
+    let (estimate, se2) = if relative {
+        if ma == 0.0 {
+            return Err(StatsError::ZeroBaseline);
+        }
+        (
+            (mb - ma) / ma.abs(),
+            vb / (ma * ma * nb) + va * mb * mb / (ma.powi(4) * na),
+        )
+    } else {
+        (mb - ma, va / na + vb / nb)
+    };
+    let (qa, qb) = (va / na, vb / nb);
+    let df = (qa + qb).powi(2) / (qa * qa / (na - 1.0) + qb * qb / (nb - 1.0));
+    Ok(Lift {
+        estimate: checked("lift", estimate)?,
+        std_error: checked("standard error", se2.sqrt())?,
+        df: checked("degrees of freedom", df)?,
+    })
+}
+
+impl Lift {
+    /// The fixed-horizon two-sided interval with the t quantile (GrowthBook's
+    /// `TwoSidedTTest`).
+    pub fn interval(&self, alpha: Alpha) -> Result<Interval> {
+        let q = t_ppf(1.0 - alpha.get() / 2.0, self.df);
+        let half = checked("interval", q * self.std_error)?;
+        Ok(Interval::around(self.estimate, half))
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn reference_intervals() {
+        let alpha = Alpha::new(0.05).unwrap();
+        let w = wilson(Proportion::new(200, 2000).unwrap(), alpha).unwrap();
+        assert!(
+            (w.low - 0.087609).abs() < 1e-6 && (w.high - 0.113924).abs() < 1e-6,
+            "{w:?}"
+        );
+        let n = newcombe(
+            Proportion::new(200, 2000).unwrap(),
+            Proportion::new(250, 2000).unwrap(),
+            alpha,
+        )
+        .unwrap();
+        assert!(
+            (n.low - 0.005410).abs() < 1e-6 && (n.high - 0.044624).abs() < 1e-6,
+            "{n:?}"
+        );
+    }
+
+    #[test]
+    fn wilson_stays_inside_zero_one_at_the_edges() {
+        let alpha = Alpha::new(0.05).unwrap();
+        for (c, n) in [(0, 10), (10, 10), (0, 1), (1, 1)] {
+            let i = wilson(Proportion::new(c, n).unwrap(), alpha).unwrap();
+            assert!(i.low >= -1e-15 && i.high <= 1.0 + 1e-15, "{c}/{n}: {i:?}");
+        }
+    }
+
+    #[test]
+    fn relative_lift_needs_a_baseline() {
+        let zero = MeanStats::new(10, 0.0, 0.0).unwrap();
+        let b = MeanStats::new(10, 5.0, 5.0).unwrap();
+        assert_eq!(lift(&zero, &b, true, true), Err(StatsError::ZeroBaseline));
+        assert!(lift(&zero, &b, true, false).is_ok());
+    }
+}
