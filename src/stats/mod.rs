@@ -8,6 +8,7 @@
 //!
 //! Conventions: arm `a` is the control and arm `b` the treatment; differences are `b − a`.
 
+pub mod analysis;
 pub mod bayes;
 pub mod dist;
 #[cfg(test)]
@@ -15,6 +16,8 @@ mod golden;
 pub mod hypothesis;
 pub mod intervals;
 pub mod multiple;
+#[cfg(test)]
+mod peeking;
 pub mod power;
 pub mod sequential;
 pub mod srm;
