@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod experiments;
 pub mod import;
 pub mod stats;
 pub mod store;

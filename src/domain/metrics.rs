@@ -282,6 +282,44 @@ impl PostMetrics {
     }
 }
 
+/// Which count an engagement rate is divided by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateBase {
+    Reach,
+    Impressions,
+    Views,
+    Followers,
+}
+
+impl PostMetrics {
+    /// Likes + comments + shares + saves, over the ones the platform reports; `None` when it
+    /// reports none of them (DESIGN.md §5; clicks are kept apart as their own KPI).
+    pub fn engagements(&self) -> Option<u64> {
+        let parts = [self.likes, self.comments, self.shares, self.saves];
+        if parts.iter().all(Option::is_none) {
+            return None;
+        }
+        Some(parts.iter().flatten().map(|c| c.get()).sum())
+    }
+
+    /// Engagements per person reached, falling back to impressions, then views (Instagram now
+    /// reports views, TikTok only views). `None` without engagements or a positive base.
+    pub fn engagement_rate(&self) -> Option<(f64, RateBase)> {
+        let e = self.engagements()? as f64;
+        [
+            (self.reach, RateBase::Reach),
+            (self.impressions, RateBase::Impressions),
+            (self.views, RateBase::Views),
+        ]
+        .into_iter()
+        .find_map(|(base, which)| {
+            base.filter(|b| b.get() > 0)
+                .map(|b| (e / b.get() as f64, which))
+        })
+    }
+}
+
 /// The kind of media a post carries, as platforms name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -490,6 +528,57 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(hashtags_in(text), *want, "text {text:?}");
+        }
+    }
+
+    #[test]
+    fn engagement_rate_falls_back_from_reach_to_impressions_to_views() {
+        let c = |v: u64| Some(Count(v));
+        let cases: &[(PostMetrics, Option<(f64, RateBase)>)] = &[
+            (
+                PostMetrics {
+                    likes: c(8),
+                    comments: c(2),
+                    reach: c(100),
+                    impressions: c(400),
+                    ..Default::default()
+                },
+                Some((0.1, RateBase::Reach)),
+            ),
+            (
+                PostMetrics {
+                    likes: c(8),
+                    impressions: c(400),
+                    ..Default::default()
+                },
+                Some((0.02, RateBase::Impressions)),
+            ),
+            (
+                PostMetrics {
+                    likes: c(8),
+                    reach: c(0),
+                    views: c(80),
+                    ..Default::default()
+                },
+                Some((0.1, RateBase::Views)),
+            ),
+            (
+                PostMetrics {
+                    likes: c(8),
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                PostMetrics {
+                    reach: c(100),
+                    ..Default::default()
+                },
+                None,
+            ),
+        ];
+        for (m, want) in cases {
+            assert_eq!(m.engagement_rate(), *want, "{m:?}");
         }
     }
 

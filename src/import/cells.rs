@@ -149,7 +149,7 @@ impl<R: Row> Cells<'_, R> {
 
 /// Parses a timestamp: RFC 3339 (`2026-03-01T09:30:00Z`, with any offset), a date and time
 /// without offset (taken as UTC), a bare date (midnight UTC), or Unix seconds.
-pub(crate) fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
     let s = s.trim();
     let bad = || {
         format!(

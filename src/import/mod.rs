@@ -14,6 +14,7 @@
 mod cells;
 mod facebook;
 mod generic;
+pub mod observations;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use crate::domain::Record;
 use crate::store::{Ingest, IngestStats, Source, Store, StoreError};
 
+pub use cells::parse_timestamp;
 pub use facebook::{place_dates, FacebookOptions};
 
 /// The formats `vibe import` reads.

@@ -80,7 +80,7 @@ pub struct Guardrail {
 }
 
 /// A rate or mean of one arm with its interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ArmSummary {
     pub units: u64,
     pub value: f64,
@@ -88,7 +88,7 @@ pub struct ArmSummary {
 }
 
 /// One variant against the control.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Comparison {
     /// Index of the variant (1-based among arms; 0 is the control).
     pub arm: usize,
@@ -107,7 +107,8 @@ pub struct Comparison {
 }
 
 /// What the sequence says about one variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Better,
     Worse,
@@ -117,7 +118,8 @@ pub enum Outcome {
 }
 
 /// The verdict of a look.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum Verdict {
     /// Ship this variant. `practical` says whether even the low end of its lift clears the
     /// minimum effect worth shipping.
@@ -139,7 +141,7 @@ pub enum Verdict {
     Inconclusive,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Analysis {
     pub arms: Vec<ArmSummary>,
     pub comparisons: Vec<Comparison>,

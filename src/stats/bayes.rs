@@ -4,7 +4,7 @@
 use super::dist::{norm_cdf, norm_pdf};
 use super::{checked, positive, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct BayesView {
     /// Chance the treatment is better than the control.
     pub chance_to_win: f64,

@@ -39,7 +39,7 @@ pub fn newcombe(a: Proportion, b: Proportion, alpha: Alpha) -> Result<Interval> 
 
 /// A difference between arms with its standard error and Welch degrees of freedom, absolute
 /// (`b − a`) or relative (`(b − a) / |a|`, variance by the delta method).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Lift {
     pub estimate: f64,
     pub std_error: f64,

@@ -65,7 +65,8 @@ pub enum StatsError {
 pub type Result<T> = std::result::Result<T, StatsError>;
 
 /// A significance level: the false-positive rate a decision may have, in (0, 0.5).
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize)]
+#[serde(transparent)]
 pub struct Alpha(f64);
 
 impl Alpha {
@@ -117,7 +118,7 @@ pub enum Alternative {
 }
 
 /// A two-sided (or one-sided, with an infinite end) interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Interval {
     pub low: f64,
     pub high: f64,

@@ -16,7 +16,7 @@ pub struct ConfidenceSequence {
 }
 
 /// One look: the interval and the always-valid p-value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SequentialLook {
     pub interval: Interval,
     pub p_value: f64,

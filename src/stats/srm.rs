@@ -7,7 +7,7 @@ use super::{checked, Result, StatsError};
 pub const SRM_THRESHOLD: f64 = 0.001;
 
 /// Pearson's chi-square test of observed units against planned weights (scipy's `chisquare`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SrmCheck {
     pub chi_square: f64,
     pub p_value: f64,

@@ -5,6 +5,7 @@
 //! use only types both map the same way (BIGINT, DOUBLE PRECISION, TEXT). DDL differs, so each
 //! backend has its own migrations directory.
 
+mod experiments;
 mod ingest;
 mod read;
 
@@ -16,6 +17,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+pub use experiments::{ArmTotals, ExperimentEvent, Observation, StoredExperiment, Transition};
 pub use ingest::Source;
 pub use ingest::{Ingest, IngestStats};
 pub use read::{AccountSummary, CampaignTotals, TableCounts};

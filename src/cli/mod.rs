@@ -1,14 +1,19 @@
 //! The command-line adapter: parses arguments, loads the configuration, opens the store and
 //! prints results. Logic lives in the modules it calls.
 
+mod abtest;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use chrono::{DateTime, Utc};
+
 use crate::config::{Config, Settings};
 use crate::demo::{self, DemoPlan};
+use crate::experiments::design::{GuardrailSpec, Kind, MetricType, Status};
 use crate::import::{self, FacebookOptions, Format, ImportError, ImportOptions};
 use crate::store::{Source, Store};
 
@@ -70,10 +75,192 @@ pub enum Command {
         #[arg(long, default_value_t = 2014)]
         year: i32,
     },
+    /// Design, run and analyse A/B tests.
+    ///
+    /// Decisions come from an always-valid confidence sequence, so a test can be checked every
+    /// hour without inflating false positives.
+    Abtest {
+        /// Output: text for people, json for scripts.
+        #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        #[command(subcommand)]
+        command: AbtestCommand,
+    },
     /// Apply database migrations (they also run at the start of every command).
     Migrate,
     /// Print the effective configuration, with secrets redacted.
     Config,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AbtestCommand {
+    /// Design a test: validates it, runs the power analysis and stores it as a draft.
+    New(NewTestArgs),
+    /// List tests, newest first.
+    List {
+        /// Only tests with this status: draft, running, stopped or concluded.
+        #[arg(long)]
+        status: Option<Status>,
+    },
+    /// Show a test's design, status and history.
+    Show { id: i64 },
+    /// Start a draft now, or at a later time with --at.
+    Start {
+        id: i64,
+        /// When to start, e.g. 2026-12-01T09:00:00Z.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<DateTime<Utc>>,
+        /// Who starts it, for the audit trail.
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Stop a test by hand.
+    Stop {
+        id: i64,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Analyse a test now: rates with intervals, lift, sequential status, SRM, Bayesian view, verdict.
+    #[command(alias = "analyze")]
+    Results { id: i64 },
+    /// Import a randomized test's observations (CSV or JSON Lines: variant, period, metric,
+    /// units, conversions | sum, sum_sq | events, exposure).
+    Import { id: i64, file: PathBuf },
+    /// Link organic posts (by their platform id) to a content test's variant.
+    Link {
+        id: i64,
+        #[arg(long)]
+        variant: String,
+        #[arg(required = true, value_name = "POST_ID")]
+        posts: Vec<String>,
+    },
+    /// Run the management check once: start due tests, analyse running ones, conclude decided ones.
+    Check {
+        /// The time to check as of [default: now].
+        #[arg(long, value_parser = parse_time)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Size a test: units and days needed for an MDE, or the MDE for a number of units.
+    Plan {
+        #[arg(long, default_value = "proportion")]
+        metric_type: MetricType,
+        /// Baseline rate (0.04 for 4%), mean, or events per unit of exposure.
+        #[arg(long)]
+        baseline: f64,
+        /// Standard deviation of the baseline (mean metrics).
+        #[arg(long)]
+        baseline_sd: Option<f64>,
+        /// Relative minimum detectable effect (0.1 for 10%).
+        #[arg(long, conflicts_with = "units")]
+        mde: Option<f64>,
+        /// Units per arm, to get the MDE instead.
+        #[arg(long)]
+        units: Option<u64>,
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        #[arg(long, default_value_t = 0.8)]
+        power: f64,
+        /// Number of arms, the control included.
+        #[arg(long, default_value_t = 2)]
+        arms: usize,
+        /// Expected units per day over all arms.
+        #[arg(long)]
+        daily_traffic: Option<f64>,
+    },
+    /// Analyse results measured elsewhere (fixed-horizon, two-sided). Control first:
+    /// `calc 200/2000 250/2000` (conversions/units), `calc 15.2:4.1:1300 15.9:4.0:1290`
+    /// (mean:sd:n), `calc 60@120 30@100` (events@exposure).
+    Calc {
+        #[arg(required = true, num_args = 2..=5, value_name = "ARM")]
+        arms: Vec<String>,
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewTestArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub hypothesis: Option<String>,
+    /// randomized (units split at random) or content (organic posts; observational)
+    #[arg(long, default_value = "randomized")]
+    pub kind: Kind,
+    /// proportion, mean or rate
+    #[arg(long, default_value = "proportion")]
+    pub metric_type: MetricType,
+    /// The metric that decides, e.g. "click-through rate".
+    #[arg(long)]
+    pub target_metric: String,
+    /// A variant's name; repeat 2 to 5 times, the control first.
+    #[arg(long = "variant", required = true, value_name = "NAME")]
+    pub variants: Vec<String>,
+    /// Allocation weights in variant order, e.g. 1,1 [default: equal]
+    #[arg(long, value_delimiter = ',')]
+    pub weights: Vec<f64>,
+    /// Baseline rate (0.04 for 4%), mean, or events per unit of exposure.
+    #[arg(long)]
+    pub baseline: f64,
+    /// Standard deviation of the baseline (mean metrics).
+    #[arg(long)]
+    pub baseline_sd: Option<f64>,
+    /// Relative minimum detectable effect (0.1 for 10%).
+    #[arg(long)]
+    pub mde: f64,
+    /// Relative minimum effect worth shipping [default: half the MDE]
+    #[arg(long)]
+    pub min_effect: Option<f64>,
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    #[arg(long, default_value_t = 0.8)]
+    pub power: f64,
+    /// Expected units (or posts) per day over all arms, to plan the duration.
+    #[arg(long)]
+    pub daily_traffic: Option<f64>,
+    /// The metric improves when it goes down (e.g. cost per lead).
+    #[arg(long)]
+    pub lower_is_better: bool,
+    /// A metric that must not get worse: NAME:TYPE[:lower], e.g. unsubscribes:proportion:lower
+    #[arg(long = "guardrail", value_parser = parse_guardrail)]
+    pub guardrails: Vec<GuardrailSpec>,
+    /// Start automatically at this time, e.g. 2026-12-01T09:00:00Z.
+    #[arg(long, value_parser = parse_time)]
+    pub start_at: Option<DateTime<Utc>>,
+    /// Who designed it, for the audit trail.
+    #[arg(long, default_value = "cli")]
+    pub by: String,
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    crate::import::parse_timestamp(s)
+}
+
+fn parse_guardrail(s: &str) -> Result<GuardrailSpec, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let (name, kind, lower) = match parts[..] {
+        [n, k] => (n, k, false),
+        [n, k, "lower"] => (n, k, true),
+        [n, k, "higher"] => (n, k, false),
+        _ => {
+            return Err(format!(
+                "{s:?}: write NAME:TYPE or NAME:TYPE:lower, e.g. unsubscribes:proportion:lower"
+            ))
+        }
+    };
+    Ok(GuardrailSpec {
+        name: name.trim().to_string(),
+        metric_type: kind.parse()?,
+        higher_is_better: !lower,
+    })
 }
 
 /// Entry point of the binary.
@@ -137,6 +324,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Abtest { format, command } => {
+            let store = open_store(settings).await?;
+            let code = abtest::run(&store, command, format).await;
+            store.close().await;
+            code
         }
         Command::Migrate => {
             let store = Store::connect(&settings.database).await?;

@@ -1,0 +1,503 @@
+//! `vibe abtest calc` and `plan`: quick answers for results measured elsewhere and for sizing a
+//! test before creating it. With no plan there is nothing sequential: `calc` is the plain
+//! fixed-horizon two-sided analysis.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::design::{plan_sizes, MetricType};
+use super::render::{num, pct, signed_pct};
+use crate::stats::dist::{norm_isf, t_ppf};
+use crate::stats::hypothesis::{poisson_rate_score, two_proportion_z, welch};
+use crate::stats::intervals::{lift, newcombe, wilson};
+use crate::stats::multiple::{adjust, Correction};
+use crate::stats::power::{mde_means, mde_proportions};
+use crate::stats::{
+    Alpha, Alternative, Interval, MeanStats, Power, Proportion, RateStats, StatsError,
+};
+
+/// An arm typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CalcArm {
+    Proportion(Proportion),
+    Mean(MeanStats),
+    Rate(RateStats),
+}
+
+/// Parses `200/2000` (conversions/units), `mean:sd:n`, or `events@exposure`.
+pub fn parse_arm(s: &str) -> Result<CalcArm, String> {
+    let s = s.trim();
+    let bad = |why: &str| {
+        format!("{s:?}: {why}; write conversions/units (200/2000), mean:sd:n (15.2:4.1:1300) or events@exposure (60@120)")
+    };
+    let int = |x: &str| {
+        x.trim()
+            .parse::<u64>()
+            .map_err(|_| bad("not a whole number"))
+    };
+    let float = |x: &str| {
+        x.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| bad("not a number"))
+    };
+    if let Some((c, n)) = s.split_once('/') {
+        return Proportion::new(int(c)?, int(n)?)
+            .map(CalcArm::Proportion)
+            .map_err(|e| bad(&e.to_string()));
+    }
+    if let Some((e, t)) = s.split_once('@') {
+        return RateStats::new(int(e)?, float(t)?)
+            .map(CalcArm::Rate)
+            .map_err(|e| bad(&e.to_string()));
+    }
+    let parts: Vec<&str> = s.split(':').collect();
+    if let [m, sd, n] = parts[..] {
+        return MeanStats::from_mean_sd(float(m)?, float(sd)?, int(n)?)
+            .map(CalcArm::Mean)
+            .map_err(|e| bad(&e.to_string()));
+    }
+    Err(bad("not an arm"))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CalcArmSummary {
+    pub label: String,
+    pub units: f64,
+    pub value: f64,
+    pub interval: Option<Interval>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CalcComparison {
+    pub arm: usize,
+    pub test: &'static str,
+    pub statistic: f64,
+    pub p_value: f64,
+    /// Holm-adjusted across the comparisons when there are several.
+    pub p_value_adjusted: Option<f64>,
+    pub difference: f64,
+    pub difference_interval: Interval,
+    pub relative_lift: Option<f64>,
+    pub relative_interval: Option<Interval>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CalcResult {
+    pub metric: MetricType,
+    pub alpha: f64,
+    pub arms: Vec<CalcArmSummary>,
+    pub comparisons: Vec<CalcComparison>,
+    /// The p-value of the only comparison, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+}
+
+fn metric_of(a: &CalcArm) -> MetricType {
+    match a {
+        CalcArm::Proportion(_) => MetricType::Proportion,
+        CalcArm::Mean(_) => MetricType::Mean,
+        CalcArm::Rate(_) => MetricType::Rate,
+    }
+}
+
+/// The fixed-horizon two-sided analysis of each arm against the first.
+pub fn calc(arms: &[CalcArm], alpha: Alpha) -> Result<CalcResult, StatsError> {
+    if !(2..=5).contains(&arms.len()) {
+        return Err(StatsError::Arms(arms.len()));
+    }
+    let metric = metric_of(&arms[0]);
+    if arms.iter().any(|a| metric_of(a) != metric) {
+        return Err(StatsError::Invalid(
+            "all arms must be of one kind: conversions/units, mean:sd:n or events@exposure".into(),
+        ));
+    }
+    let two = Alternative::TwoSided;
+    let z = norm_isf(alpha.get() / 2.0);
+    let mut summaries = Vec::new();
+    for (i, a) in arms.iter().enumerate() {
+        let label = if i == 0 {
+            "control".to_string()
+        } else {
+            format!("variant {i}")
+        };
+        summaries.push(match a {
+            CalcArm::Proportion(p) => CalcArmSummary {
+                label,
+                units: p.units as f64,
+                value: p.rate()?,
+                interval: Some(wilson(*p, alpha)?),
+            },
+            CalcArm::Mean(m) => {
+                let half = t_ppf(1.0 - alpha.get() / 2.0, m.n as f64 - 1.0)
+                    * (m.variance()? / m.n as f64).sqrt();
+                CalcArmSummary {
+                    label,
+                    units: m.n as f64,
+                    value: m.mean()?,
+                    interval: Some(Interval::around(m.mean()?, half)),
+                }
+            }
+            CalcArm::Rate(r) => {
+                let half = z * (r.rate() / r.exposure).sqrt();
+                CalcArmSummary {
+                    label,
+                    units: r.exposure,
+                    value: r.rate(),
+                    interval: Some(Interval::around(r.rate(), half)),
+                }
+            }
+        });
+    }
+    let mut comparisons = Vec::new();
+    for (i, b) in arms.iter().enumerate().skip(1) {
+        let c = match (&arms[0], b) {
+            (CalcArm::Proportion(a), CalcArm::Proportion(b)) => {
+                let t = two_proportion_z(*a, *b, two)?;
+                let rel = lift(&a.as_mean(), &b.as_mean(), true, true).ok();
+                CalcComparison {
+                    arm: i,
+                    test: "two-proportion z-test (pooled)",
+                    statistic: t.statistic,
+                    p_value: t.p_value,
+                    p_value_adjusted: None,
+                    difference: b.rate()? - a.rate()?,
+                    difference_interval: newcombe(*a, *b, alpha)?,
+                    relative_lift: rel.map(|l| l.estimate),
+                    relative_interval: rel.and_then(|l| l.interval(alpha).ok()),
+                }
+            }
+            (CalcArm::Mean(a), CalcArm::Mean(b)) => {
+                let w = welch(*a, *b, two)?;
+                let rel = lift(a, b, false, true).ok();
+                let half = t_ppf(1.0 - alpha.get() / 2.0, w.df) * w.std_error;
+                CalcComparison {
+                    arm: i,
+                    test: "Welch's t-test",
+                    statistic: w.t,
+                    p_value: w.p_value,
+                    p_value_adjusted: None,
+                    difference: w.difference,
+                    difference_interval: Interval::around(w.difference, half),
+                    relative_lift: rel.map(|l| l.estimate),
+                    relative_interval: rel.and_then(|l| l.interval(alpha).ok()),
+                }
+            }
+            (CalcArm::Rate(a), CalcArm::Rate(b)) => {
+                let t = poisson_rate_score(*a, *b, two)?;
+                let d = b.rate() - a.rate();
+                let se = (a.rate() / a.exposure + b.rate() / b.exposure).sqrt();
+                let (rel, rel_iv) = if a.rate() > 0.0 {
+                    let r = d / a.rate();
+                    let se_r = (b.rate() / b.exposure / a.rate().powi(2)
+                        + (a.rate() / a.exposure) * b.rate().powi(2) / a.rate().powi(4))
+                    .sqrt();
+                    (Some(r), Some(Interval::around(r, z * se_r)))
+                } else {
+                    (None, None)
+                };
+                CalcComparison {
+                    arm: i,
+                    test: "Poisson rate score test",
+                    statistic: t.statistic,
+                    p_value: t.p_value,
+                    p_value_adjusted: None,
+                    difference: d,
+                    difference_interval: Interval::around(d, z * se),
+                    relative_lift: rel,
+                    relative_interval: rel_iv,
+                }
+            }
+            _ => unreachable!("arms were checked to be of one kind"),
+        };
+        comparisons.push(c);
+    }
+    if comparisons.len() > 1 {
+        let p: Vec<f64> = comparisons.iter().map(|c| c.p_value).collect();
+        for (c, adj) in comparisons.iter_mut().zip(adjust(&p, Correction::Holm)?) {
+            c.p_value_adjusted = Some(adj);
+        }
+    }
+    let p_value = (comparisons.len() == 1).then(|| comparisons[0].p_value);
+    Ok(CalcResult {
+        metric,
+        alpha: alpha.get(),
+        arms: summaries,
+        comparisons,
+        p_value,
+    })
+}
+
+pub fn calc_text(r: &CalcResult) -> String {
+    let mut s = String::new();
+    let fmt = |x: f64| match r.metric {
+        MetricType::Proportion => pct(x),
+        _ => num(x),
+    };
+    let conf = format!("{:.0}%", (1.0 - r.alpha) * 100.0);
+    let _ = writeln!(
+        s,
+        "{:<10} {:>12} {:>12}   {conf} interval",
+        "arm", "units", "value"
+    );
+    for a in &r.arms {
+        let iv = a
+            .interval
+            .map(|i| format!("{} to {}", fmt(i.low), fmt(i.high)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{:<10} {:>12} {:>12}   {iv}",
+            a.label,
+            num(a.units),
+            fmt(a.value)
+        );
+    }
+    for c in &r.comparisons {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "variant {} vs control ({}):", c.arm, c.test);
+        let diff = |x: f64| match r.metric {
+            MetricType::Proportion => {
+                format!("{}{:.2} pp", if x >= 0.0 { "+" } else { "" }, x * 100.0)
+            }
+            _ => format!("{}{}", if x >= 0.0 { "+" } else { "" }, num(x)),
+        };
+        let _ = writeln!(
+            s,
+            "  difference  {}  ({conf}: {} to {})",
+            diff(c.difference),
+            diff(c.difference_interval.low),
+            diff(c.difference_interval.high)
+        );
+        if let (Some(l), Some(iv)) = (c.relative_lift, c.relative_interval) {
+            let _ = writeln!(
+                s,
+                "  lift        {}  ({conf}: {} to {})",
+                signed_pct(l),
+                signed_pct(iv.low),
+                signed_pct(iv.high)
+            );
+        }
+        let _ = write!(
+            s,
+            "  p-value     {:.4}  (statistic {:.3})",
+            c.p_value, c.statistic
+        );
+        if let Some(adj) = c.p_value_adjusted {
+            let _ = write!(s, "; Holm-adjusted {adj:.4}");
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(
+        s,
+        "\nFixed-horizon analysis: valid for one look at a sample fixed in advance."
+    );
+    s
+}
+
+/// A test's size before it exists: per arm, total, days; or the MDE for a given size.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanResult {
+    pub metric: MetricType,
+    pub arms: usize,
+    pub per_arm: Vec<u64>,
+    pub total: u64,
+    pub days: Option<u32>,
+    /// Relative MDE when sizes were given instead of an MDE.
+    pub mde: f64,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn plan(
+    metric: MetricType,
+    baseline: f64,
+    baseline_sd: Option<f64>,
+    mde: Option<f64>,
+    units_per_arm: Option<u64>,
+    alpha: f64,
+    power: f64,
+    arms: usize,
+    daily_traffic: Option<f64>,
+) -> Result<PlanResult, String> {
+    if !(2..=5).contains(&arms) {
+        return Err(format!("a test has 2 to 5 arms, not {arms}"));
+    }
+    let weights = vec![1.0; arms];
+    let a = Alpha::new(alpha).map_err(|e| e.to_string())?;
+    let p = Power::new(power).map_err(|e| e.to_string())?;
+    let (per_arm, mde) = match (mde, units_per_arm) {
+        (Some(m), None) => (
+            plan_sizes(metric, baseline, baseline_sd, m, alpha, power, &weights)?,
+            m,
+        ),
+        (None, Some(n)) => {
+            let ai = a.split(arms - 1);
+            let m = match metric {
+                MetricType::Proportion => {
+                    mde_proportions(baseline, n as f64, ai, p, 1.0, Alternative::TwoSided)
+                        .map_err(|e| e.to_string())?
+                        / baseline
+                }
+                MetricType::Mean => {
+                    let sd = baseline_sd.ok_or("a mean metric needs --baseline-sd")?;
+                    mde_means(n as f64, ai, p, 1.0, Alternative::TwoSided)
+                        .map_err(|e| e.to_string())?
+                        * sd
+                        / baseline
+                }
+                MetricType::Rate => {
+                    // Invert the Wald formula: solve t = z²(λ(1+m) + λ)/(λm)² for m.
+                    let z = norm_isf(ai.get() / 2.0) + norm_isf(1.0 - power);
+                    let k = z * z / (baseline * n as f64);
+                    (k + (k * k + 8.0 * k).sqrt()) / 2.0
+                }
+            };
+            (vec![n; arms], m)
+        }
+        _ => {
+            return Err(
+                "give either --mde (to get the sample size) or --units (to get the MDE)".into(),
+            )
+        }
+    };
+    let total = per_arm.iter().sum();
+    let days = daily_traffic
+        .filter(|t| *t > 0.0)
+        .map(|t| ((total as f64 / t).ceil() as u32).max(1));
+    Ok(PlanResult {
+        metric,
+        arms,
+        per_arm,
+        total,
+        days,
+        mde,
+    })
+}
+
+pub fn plan_text(p: &PlanResult) -> String {
+    let mut s = format!(
+        "{} per arm × {} arms = {} in all to detect a {} relative change",
+        p.per_arm.first().copied().unwrap_or(0),
+        p.arms,
+        p.total,
+        signed_pct(p.mde)
+    );
+    if let Some(d) = p.days {
+        let _ = write!(
+            s,
+            "; about {d} day{} at the expected traffic",
+            if d == 1 { "" } else { "s" }
+        );
+    }
+    s.push_str(".\n");
+    s
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn arms_parse() {
+        assert_eq!(
+            parse_arm("200/2000").unwrap(),
+            CalcArm::Proportion(Proportion::new(200, 2000).unwrap())
+        );
+        assert!(matches!(parse_arm("60@120").unwrap(), CalcArm::Rate(_)));
+        assert!(matches!(parse_arm("15:3:40").unwrap(), CalcArm::Mean(_)));
+        for bad in ["300/200", "a/b", "1:2", "5@0", "", "12"] {
+            assert!(parse_arm(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn calc_reference_proportions() {
+        let arms = [
+            parse_arm("200/2000").unwrap(),
+            parse_arm("250/2000").unwrap(),
+        ];
+        let r = calc(&arms, Alpha::new(0.05).unwrap()).unwrap();
+        assert!((r.p_value.unwrap() - 0.012351).abs() < 1e-6);
+        let iv = r.comparisons[0].difference_interval;
+        assert!((iv.low - 0.005410).abs() < 1e-6 && (iv.high - 0.044624).abs() < 1e-6);
+    }
+
+    #[test]
+    fn calc_refuses_mixed_or_too_many_arms() {
+        let a = parse_arm("1/10").unwrap();
+        let m = parse_arm("1:1:10").unwrap();
+        assert!(calc(&[a, m], Alpha::new(0.05).unwrap()).is_err());
+        assert!(calc(&[a], Alpha::new(0.05).unwrap()).is_err());
+        assert!(calc(&[a; 6], Alpha::new(0.05).unwrap()).is_err());
+    }
+
+    #[test]
+    fn plan_both_ways() {
+        let p = plan(
+            MetricType::Proportion,
+            0.1,
+            None,
+            Some(0.2),
+            None,
+            0.05,
+            0.8,
+            2,
+            Some(1000.0),
+        )
+        .unwrap();
+        assert_eq!(p.per_arm, vec![3841, 3841]);
+        assert_eq!(p.days, Some(8));
+        let back = plan(
+            MetricType::Proportion,
+            0.1,
+            None,
+            None,
+            Some(3841),
+            0.05,
+            0.8,
+            2,
+            None,
+        )
+        .unwrap();
+        assert!((back.mde - 0.2).abs() < 1e-3, "{}", back.mde);
+        let r = plan(
+            MetricType::Rate,
+            2.0,
+            None,
+            Some(0.1),
+            None,
+            0.05,
+            0.8,
+            2,
+            None,
+        )
+        .unwrap();
+        let back = plan(
+            MetricType::Rate,
+            2.0,
+            None,
+            None,
+            Some(r.per_arm[0]),
+            0.05,
+            0.8,
+            2,
+            None,
+        )
+        .unwrap();
+        assert!((back.mde - 0.1).abs() < 1e-3, "{}", back.mde);
+        assert!(plan(
+            MetricType::Mean,
+            1.0,
+            None,
+            Some(0.1),
+            None,
+            0.05,
+            0.8,
+            2,
+            None
+        )
+        .is_err());
+    }
+}
