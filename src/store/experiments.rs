@@ -222,8 +222,20 @@ impl Store {
     /// Makes a transition if the experiment is in one of `t.from`. Returns false (and changes
     /// nothing) otherwise, so a repeated or concurrent request acts once.
     pub async fn transition_experiment(&self, id: i64, t: &Transition<'_>) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let from: Vec<String> = t.from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        // Optimistic: read the status, then change it only if it is still that status. The
+        // write is the transaction's first statement, so SQLite takes its write lock at once
+        // instead of failing to upgrade a read lock under contention.
+        let previous: Option<String> =
+            sqlx::query_scalar("SELECT status FROM experiments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(previous) = previous else {
+            return Ok(false);
+        };
+        if !t.from.iter().any(|s| s.as_str() == previous) {
+            return Ok(false);
+        }
         let (started, ended) = match t.to {
             Status::Running => ("COALESCE(started_at, $2)", "ended_at"),
             Status::Stopped | Status::Concluded => ("started_at", "$2"),
@@ -231,19 +243,15 @@ impl Store {
         };
         let sql = format!(
             "UPDATE experiments SET status = $1, started_at = {started}, ended_at = {ended}, \
-             verdict = COALESCE($3, verdict), updated_at = $2 WHERE id = $4 AND status IN ({})",
-            from.join(", ")
+             verdict = COALESCE($3, verdict), updated_at = $2 WHERE id = $4 AND status = $5"
         );
-        let previous: Option<String> =
-            sqlx::query_scalar("SELECT status FROM experiments WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(&sql)
             .bind(t.to.as_str())
             .bind(t.at)
             .bind(t.verdict.as_deref())
             .bind(id)
+            .bind(previous.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();

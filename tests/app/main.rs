@@ -2,6 +2,7 @@
 //! names a server (each test then gets a database of its own), and the real binary.
 
 mod cli;
+mod experiments;
 mod helpers;
 mod import;
 mod store;
