@@ -750,3 +750,177 @@ mod tests {
         assert!(during < 0.7 * before, "{during} vs {before}");
     }
 }
+
+/// The demo's A/B tests: one randomized test watched day by day until the engine concluded it,
+/// and one observational content test still running.
+pub mod tests_demo {
+    use chrono::{DateTime, Days, Duration, Utc};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Binomial, Distribution};
+
+    use super::{DemoData, DemoPlan};
+    use crate::domain::{MediaType, Platform, Record};
+    use crate::experiments::design::{DesignInput, GuardrailSpec, Kind, MetricType, VariantSpec};
+    use crate::experiments::{self as exp, ExperimentError};
+    use crate::store::{Observation, Store};
+
+    /// The demo's author in the audit trail; `vibe demo` replaces what it wrote.
+    pub const DEMO_ACTOR: &str = "demo";
+
+    /// Days the randomized test has been running.
+    const RANDOMIZED_DAYS: u64 = 12;
+    const IMPRESSIONS_PER_ARM_PER_DAY: u64 = 20_000;
+
+    fn randomized_design(start: DateTime<Utc>) -> DesignInput {
+        DesignInput {
+            name: "Emoji in the ad headline".into(),
+            hypothesis: Some("An emoji in the first words of the headline makes the ad stand out and lifts clicks".into()),
+            kind: Kind::Randomized,
+            metric_type: MetricType::Proportion,
+            target_metric: "click-through rate".into(),
+            variants: vec![VariantSpec::named("plain headline"), VariantSpec::named("emoji headline")],
+            baseline: 0.012,
+            baseline_sd: None,
+            mde: 0.15,
+            min_effect: Some(0.05),
+            alpha: 0.05,
+            power: 0.8,
+            daily_traffic: Some(2.0 * IMPRESSIONS_PER_ARM_PER_DAY as f64),
+            higher_is_better: true,
+            guardrails: vec![GuardrailSpec {
+                name: "hide rate".into(),
+                metric_type: MetricType::Proportion,
+                higher_is_better: false,
+            }],
+            start_at: Some(start),
+            created_by: DEMO_ACTOR.into(),
+            channel_id: None,
+        }
+    }
+
+    /// One day's observations of the randomized test: the emoji headline clicks about 20% more.
+    fn day_observations(day: u64, rng: &mut ChaCha8Rng) -> Vec<Observation> {
+        let n = IMPRESSIONS_PER_ARM_PER_DAY;
+        let mut out = Vec::new();
+        for (variant, ctr, hide) in [
+            ("plain headline", 0.0120, 0.0030),
+            ("emoji headline", 0.0144, 0.0031),
+        ] {
+            let draw = |p: f64, rng: &mut ChaCha8Rng| {
+                Binomial::new(n, p).map(|b| b.sample(rng)).unwrap_or(0)
+            };
+            let clicks = draw(ctr, rng);
+            let hides = draw(hide, rng);
+            for (metric, conversions) in [("primary", clicks), ("hide rate", hides)] {
+                out.push(Observation {
+                    variant: variant.into(),
+                    metric: metric.into(),
+                    period: format!("day {}", day + 1),
+                    units: n,
+                    conversions: Some(conversions),
+                    sum: None,
+                    sum_sq: None,
+                    exposure: None,
+                });
+            }
+        }
+        out
+    }
+
+    /// Creates the demo's tests, feeds the randomized one a day at a time through the same
+    /// hourly check the bot runs, and returns their ids.
+    pub async fn install(
+        store: &Store,
+        plan: &DemoPlan,
+        data: &DemoData,
+    ) -> Result<Vec<i64>, ExperimentError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ 0xab);
+        let start = plan.now - Duration::days(RANDOMIZED_DAYS as i64);
+        let randomized =
+            exp::create(store, randomized_design(start), start - Duration::days(1)).await?;
+        exp::check(store, start).await?;
+        for day in 0..RANDOMIZED_DAYS {
+            let e = exp::load(store, randomized.id).await?;
+            if e.status != crate::experiments::design::Status::Running {
+                break;
+            }
+            store
+                .add_observations(&e, &day_observations(day, &mut rng))
+                .await?;
+            exp::check(store, start + Duration::days(day as i64 + 1)).await?;
+        }
+
+        // The content test compares video with image posts on one Instagram account; posts
+        // are not assigned at random, so it is observational.
+        let handle = "northwind.coffee";
+        let since = plan.now.date_naive() - Days::new(30);
+        let content = exp::create(
+            store,
+            DesignInput {
+                name: "Video vs image posts".into(),
+                hypothesis: Some(
+                    "Short videos engage our Instagram audience more than photos".into(),
+                ),
+                kind: Kind::Content,
+                metric_type: MetricType::Mean,
+                target_metric: "engagement rate".into(),
+                variants: vec![
+                    VariantSpec {
+                        media_type: Some(MediaType::Image),
+                        ..VariantSpec::named("image")
+                    },
+                    VariantSpec {
+                        media_type: Some(MediaType::Video),
+                        ..VariantSpec::named("video")
+                    },
+                ],
+                baseline: 0.045,
+                baseline_sd: Some(0.02),
+                mde: 0.25,
+                min_effect: Some(0.1),
+                alpha: 0.05,
+                power: 0.8,
+                daily_traffic: Some(0.6),
+                higher_is_better: true,
+                guardrails: vec![],
+                start_at: None,
+                created_by: DEMO_ACTOR.into(),
+                channel_id: None,
+            },
+            plan.now - Duration::days(31),
+        )
+        .await?;
+        exp::start(
+            store,
+            content.id,
+            DEMO_ACTOR,
+            plan.now - Duration::days(30),
+            None,
+        )
+        .await?;
+        let mut linked = std::collections::BTreeSet::new();
+        for r in &data.records {
+            let Record::Post(p) = r else { continue };
+            let recent = p.post.published_at.is_some_and(|t| t.date_naive() >= since);
+            if p.account.key.platform != Platform::Instagram
+                || p.account.handle.as_deref() != Some(handle)
+                || !recent
+            {
+                continue;
+            }
+            let variant = match p.post.media_type {
+                Some(MediaType::Image) => "image",
+                Some(MediaType::Video) => "video",
+                _ => continue,
+            };
+            if linked.insert(p.post.external_id.clone()) {
+                store
+                    .link_variant_post(&content, variant, &p.post.external_id)
+                    .await?;
+            }
+        }
+        exp::check(store, plan.now).await?;
+        Ok(vec![randomized.id, content.id])
+    }
+}

@@ -108,7 +108,7 @@ pub async fn run(
                 Ok(i) => i,
                 Err(m) => return usage(m),
             };
-            match exp::create(store, input).await {
+            match exp::create(store, input, now).await {
                 Ok(e) if json => print_json(&experiment_json(&e)),
                 Ok(e) => {
                     print!("{}", render::design_text(&e));

@@ -431,11 +431,36 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 ingest.add(r).await?;
             }
             ingest.finish().await?;
+            let tests = demo::tests_demo::install(&store, &plan, &data).await?;
             print_demo(&store, settings, &plan, &data).await?;
+            print_demo_tests(&store, &tests).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn print_demo_tests(store: &Store, ids: &[i64]) -> anyhow::Result<()> {
+    println!();
+    println!("A/B tests:");
+    for id in ids {
+        let Some(e) = store.experiment(*id).await? else {
+            continue;
+        };
+        let result = crate::experiments::results(store, *id, chrono::Utc::now()).await?;
+        let line = match &e.verdict {
+            Some(v) => v.clone(),
+            None => crate::experiments::render::verdict_sentence(&e, &result),
+        };
+        println!(
+            "  #{id} {} ({}, {}): {line}",
+            e.design.name, e.design.kind, e.status
+        );
+    }
+    if let Some(first) = ids.first() {
+        println!("  See the analysis with: vibe abtest results {first}");
+    }
+    Ok(())
 }
 
 /// `1234567` as `1,234,567`.

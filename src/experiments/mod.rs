@@ -34,10 +34,14 @@ pub enum ExperimentError {
 
 pub type Result<T> = std::result::Result<T, ExperimentError>;
 
-/// Validates, plans and stores a new test as a draft.
-pub async fn create(store: &Store, input: DesignInput) -> Result<StoredExperiment> {
+/// Validates, plans and stores a new test as a draft, designed at `now`.
+pub async fn create(
+    store: &Store,
+    input: DesignInput,
+    now: DateTime<Utc>,
+) -> Result<StoredExperiment> {
     let d = design::design(input)?;
-    let id = store.create_experiment(&d).await?;
+    let id = store.create_experiment(&d, now.timestamp()).await?;
     load(store, id).await
 }
 

@@ -51,6 +51,14 @@ fn confidence(alpha: f64) -> String {
     }
 }
 
+fn unit_name(e: &StoredExperiment) -> &'static str {
+    match (e.design.kind, e.design.metric_type) {
+        (Kind::Content, _) => "posts",
+        (_, MetricType::Rate) => "units of exposure",
+        _ => "units",
+    }
+}
+
 fn variant_name(e: &StoredExperiment, arm: usize) -> &str {
     e.design.variants.get(arm).map_or("?", |v| v.name.as_str())
 }
@@ -115,8 +123,10 @@ pub fn verdict_sentence(e: &StoredExperiment, r: &ExperimentResult) -> String {
             format!("Don't trust these results yet: units were not split as planned (sample ratio mismatch, p = {p:.1e}). Check the split.")
         }
         Verdict::KeepRunning => format!(
-            "Keep running: no decision yet ({} of {} planned units).",
-            r.units_seen, r.planned_units
+            "Keep running: no decision yet ({} of {} planned {}).",
+            r.units_seen,
+            r.planned_units,
+            unit_name(e)
         ),
         Verdict::Inconclusive => format!(
             "Inconclusive: the planned sample is spent and no variant differs from the control by a clear margin (worth shipping: {worth})."
@@ -257,9 +267,16 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
     let conf = confidence(d.alpha);
     let _ = writeln!(s);
     let width = d.target_metric.chars().count().clamp(8, 24);
+    let name_width = d
+        .variants
+        .iter()
+        .map(|v| v.name.chars().count())
+        .max()
+        .unwrap_or(7)
+        + 10;
     let _ = writeln!(
         s,
-        "{:<22} {:>10} {:>width$}   {conf} interval",
+        "{:<name_width$} {:>10} {:>width$}   {conf} interval",
         "variant", unit, d.target_metric
     );
     for (i, arm) in a.arms.iter().enumerate() {
@@ -275,7 +292,7 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "{:<22} {:>10} {:>width$}   {interval}",
+            "{:<name_width$} {:>10} {:>width$}   {interval}",
             format!(
                 "{}{}",
                 variant_name(e, i),

@@ -76,9 +76,9 @@ fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
 }
 
 impl Store {
-    /// Stores a new design as a draft, with its variants, guardrails and first event.
-    pub async fn create_experiment(&self, d: &Design) -> Result<i64> {
-        let now = unix_now();
+    /// Stores a new design as a draft, with its variants, guardrails and first event, as made
+    /// at `now` (Unix seconds).
+    pub async fn create_experiment(&self, d: &Design, now: i64) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO experiments (name, hypothesis, kind, metric_type, target_metric, higher_is_better, \

@@ -123,6 +123,22 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Explicit deletes rather than relying on ON DELETE CASCADE, so the order is the same on
         // both backends and nothing depends on SQLite's foreign_keys pragma.
+        // The demo's experiments, with everything hanging off them.
+        let experiments = "SELECT id FROM experiments WHERE created_by = 'demo'";
+        let variants =
+            format!("SELECT id FROM experiment_variants WHERE experiment_id IN ({experiments})");
+        for sql in [
+            format!("DELETE FROM experiment_variant_posts WHERE variant_id IN ({variants})"),
+            format!("DELETE FROM experiment_observations WHERE variant_id IN ({variants})"),
+            format!("DELETE FROM experiment_variants WHERE experiment_id IN ({experiments})"),
+            format!("DELETE FROM experiment_guardrails WHERE experiment_id IN ({experiments})"),
+            format!("DELETE FROM experiment_analyses WHERE experiment_id IN ({experiments})"),
+            format!("DELETE FROM experiment_events WHERE experiment_id IN ({experiments})"),
+            format!("DELETE FROM notifications WHERE kind LIKE 'experiment%' AND subject_id IN ({experiments})"),
+            "DELETE FROM experiments WHERE created_by = 'demo'".to_string(),
+        ] {
+            sqlx::query(&sql).execute(&mut *tx).await?;
+        }
         let demo = "SELECT id FROM accounts WHERE source = 'demo'";
         let brand_ids: Vec<i64> = sqlx::query_scalar(
             "SELECT DISTINCT brand_id FROM accounts WHERE source = 'demo' AND brand_id IS NOT NULL",

@@ -19,6 +19,14 @@ async fn demo_stores_and_summarises_then_guards_other_data() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
+    // The demo's tests read well.
+    let results = db.vibe(&["abtest", "results", "1"], &[]);
+    assert!(
+        stdout(&results).contains("always-valid"),
+        "{}",
+        stdout(&results)
+    );
+
     // Running it again replaces the demo data rather than adding to it.
     let again = db.vibe(&["demo", "--days", "30"], &[]);
     assert!(again.status.success(), "{}", stderr(&again));

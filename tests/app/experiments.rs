@@ -56,7 +56,7 @@ async fn transitions_happen_once_and_leave_an_audit_trail() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let now = Utc::now();
-    let e = exp::create(&store, input()).await.unwrap();
+    let e = exp::create(&store, input(), Utc::now()).await.unwrap();
     assert_eq!(e.status, Status::Draft);
     assert_eq!(e.design.planned_units, 7682);
 
@@ -114,6 +114,7 @@ async fn the_hourly_check_starts_analyses_and_concludes() {
             start_at: Some(t0 + Duration::hours(2)),
             ..input()
         },
+        Utc::now(),
     )
     .await
     .unwrap();
@@ -122,7 +123,7 @@ async fn the_hourly_check_starts_analyses_and_concludes() {
     assert_eq!(report.started, vec![scheduled.id]);
 
     // A running test with a clear winner is concluded once, with a notification.
-    let clear = exp::create(&store, input()).await.unwrap();
+    let clear = exp::create(&store, input(), Utc::now()).await.unwrap();
     exp::start(&store, clear.id, "ana", t0, None).await.unwrap();
     let stored = exp::load(&store, clear.id).await.unwrap();
     store
@@ -178,7 +179,7 @@ async fn a_spent_plan_without_a_decision_is_inconclusive() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-    let e = exp::create(&store, input()).await.unwrap();
+    let e = exp::create(&store, input(), Utc::now()).await.unwrap();
     exp::start(&store, e.id, "ana", t0, None).await.unwrap();
     let stored = exp::load(&store, e.id).await.unwrap();
     store
@@ -233,6 +234,7 @@ async fn content_tests_use_their_posts_and_say_they_are_observational() {
             guardrails: vec![],
             ..input()
         },
+        Utc::now(),
     )
     .await
     .unwrap();
@@ -363,7 +365,7 @@ async fn abtest_commands_as_a_user_runs_them() {
 async fn observation_imports_are_all_or_nothing() {
     let db = TestDb::new().await;
     let store = db.store().await;
-    let e = exp::create(&store, input()).await.unwrap();
+    let e = exp::create(&store, input(), Utc::now()).await.unwrap();
     let id = e.id.to_string();
     let file = db.write(
         "obs.csv",
