@@ -194,7 +194,47 @@ pub async fn run(
             Ok(_) => println!("Experiment {id} stopped."),
             Err(e) => return failed(e),
         },
-        AbtestCommand::Results { id } => {
+        AbtestCommand::Results { id: None, .. } => {
+            let all = match exp::results_of_running(store, now).await {
+                Ok(a) => a,
+                Err(e) => return failed(e),
+            };
+            if json {
+                #[derive(Serialize)]
+                struct One<'a> {
+                    #[serde(flatten)]
+                    result: Option<&'a exp::ExperimentResult>,
+                    id: i64,
+                    name: &'a str,
+                    error: Option<String>,
+                }
+                let rows: Vec<One> = all
+                    .iter()
+                    .map(|(e, r)| One {
+                        result: r.as_ref().ok(),
+                        id: e.id,
+                        name: &e.design.name,
+                        error: r.as_ref().err().map(|x| x.to_string()),
+                    })
+                    .collect();
+                // Compact: one test per line would be too long to read anyway.
+                match serde_json::to_string(&rows) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => eprintln!("error: can't render JSON: {e}"),
+                }
+            } else if all.is_empty() {
+                println!("No running tests.");
+            } else {
+                for (e, r) in &all {
+                    let line = match r {
+                        Ok(r) => render::verdict_sentence(e, r),
+                        Err(err) => format!("can't analyse: {err}"),
+                    };
+                    println!("{:>4}  {}: {line}", e.id, e.design.name);
+                }
+            }
+        }
+        AbtestCommand::Results { id: Some(id), .. } => {
             let e = match exp::load(store, id).await {
                 Ok(e) => e,
                 Err(e) => return failed(e),

@@ -130,7 +130,13 @@ pub enum AbtestCommand {
     },
     /// Analyse a test now: rates with intervals, lift, sequential status, SRM, Bayesian view, verdict.
     #[command(alias = "analyze")]
-    Results { id: i64 },
+    Results {
+        #[arg(required_unless_present = "all")]
+        id: Option<i64>,
+        /// Analyse every running test instead.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
     /// Import a randomized test's observations (CSV or JSON Lines: variant, period, metric,
     /// units, conversions | sum, sum_sq | events, exposure).
     Import { id: i64, file: PathBuf },

@@ -167,16 +167,75 @@ fn plan_of(e: &StoredExperiment) -> Result<Plan> {
     })
 }
 
+/// Observation totals of one experiment by metric (`primary` or a guardrail), arms in order.
+pub type MetricTotals = std::collections::HashMap<String, Vec<ArmTotals>>;
+
 /// Analyses a test as of `now` without recording anything.
 pub async fn results(store: &Store, id: i64, now: DateTime<Utc>) -> Result<ExperimentResult> {
     let e = load(store, id).await?;
-    let totals = match e.design.kind {
-        Kind::Content => content_totals(store, &e).await?,
-        Kind::Randomized => store.observation_totals(&e, "primary").await?,
-    };
+    let mut totals = MetricTotals::new();
+    totals.insert(
+        "primary".into(),
+        store.observation_totals(&e, "primary").await?,
+    );
+    for g in &e.design.guardrails {
+        totals.insert(g.name.clone(), store.observation_totals(&e, &g.name).await?);
+    }
+    if e.design.kind == Kind::Content {
+        totals.insert("primary".into(), content_totals(store, &e).await?);
+    }
+    evaluate(&e, &totals, now)
+}
+
+/// Analyses every running test, loading them and their observations in bulk.
+pub async fn results_of_running(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<(StoredExperiment, Result<ExperimentResult>)>> {
+    let started = std::time::Instant::now();
+    let experiments = store.experiments_with_status(Status::Running).await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        n = experiments.len(),
+        "running experiments loaded"
+    );
+    let mut all_totals = store
+        .observation_totals_with_status(Status::Running)
+        .await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "observation totals loaded"
+    );
+    let mut out = Vec::with_capacity(experiments.len());
+    for e in experiments {
+        let mut totals = all_totals.remove(&e.id).unwrap_or_default();
+        for arms in totals.values_mut() {
+            arms.resize(e.design.variants.len(), ArmTotals::default());
+        }
+        if e.design.kind == Kind::Content {
+            totals.insert("primary".into(), content_totals(store, &e).await?);
+        }
+        let r = evaluate(&e, &totals, now);
+        out.push((e, r));
+    }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "experiments analysed"
+    );
+    Ok(out)
+}
+
+/// The analysis of one test from its totals: pure.
+pub fn evaluate(
+    e: &StoredExperiment,
+    totals: &MetricTotals,
+    now: DateTime<Utc>,
+) -> Result<ExperimentResult> {
+    let empty = vec![ArmTotals::default(); e.design.variants.len()];
+    let primary = totals.get("primary").unwrap_or(&empty);
     let units_seen: u64 = match e.design.metric_type {
-        MetricType::Rate => totals.iter().map(|t| t.exposure.round() as u64).sum(),
-        _ => totals.iter().map(|t| t.units).sum(),
+        MetricType::Rate => primary.iter().map(|t| t.exposure.round() as u64).sum(),
+        _ => primary.iter().map(|t| t.units).sum(),
     };
     let duration_over = match (e.started_at, e.design.planned_days) {
         (Some(s), Some(days)) => now.timestamp() >= s + i64::from(days) * 86_400,
@@ -184,7 +243,7 @@ pub async fn results(store: &Store, id: i64, now: DateTime<Utc>) -> Result<Exper
     };
     let budget_spent = units_seen >= e.design.planned_units || duration_over;
     let mut result = ExperimentResult {
-        id,
+        id: e.id,
         units_seen,
         planned_units: e.design.planned_units,
         budget_spent,
@@ -192,7 +251,7 @@ pub async fn results(store: &Store, id: i64, now: DateTime<Utc>) -> Result<Exper
         analysis: None,
         note: None,
     };
-    if totals.iter().any(|t| t.units == 0 && t.exposure == 0.0) {
+    if primary.iter().any(|t| t.units == 0 && t.exposure == 0.0) {
         result.note = Some(match e.design.kind {
             Kind::Content => {
                 "every variant needs posts with engagement data: link posts with `vibe abtest link`"
@@ -205,14 +264,16 @@ pub async fn results(store: &Store, id: i64, now: DateTime<Utc>) -> Result<Exper
         });
         return Ok(result);
     }
-    let arms = totals
+    let arms = primary
         .iter()
         .map(|t| arm_data(e.design.metric_type, t))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let mut guardrails = Vec::new();
     for g in &e.design.guardrails {
-        let t = store.observation_totals(&e, &g.name).await?;
-        if t.iter().all(|x| x.units > 0 || x.exposure > 0.0) {
+        let Some(t) = totals.get(&g.name) else {
+            continue;
+        };
+        if t.len() == arms.len() && t.iter().all(|x| x.units > 0 || x.exposure > 0.0) {
             guardrails.push(Guardrail {
                 name: g.name.clone(),
                 metric: g.metric_type.kind(),
@@ -224,7 +285,7 @@ pub async fn results(store: &Store, id: i64, now: DateTime<Utc>) -> Result<Exper
             });
         }
     }
-    result.analysis = Some(analyse(&plan_of(&e)?, &arms, &guardrails, budget_spent)?);
+    result.analysis = Some(analyse(&plan_of(e)?, &arms, &guardrails, budget_spent)?);
     Ok(result)
 }
 
@@ -269,19 +330,19 @@ pub async fn check(store: &Store, now: DateTime<Utc>) -> Result<CheckReport> {
             report.started.push(id);
         }
     }
-    for id in store.experiment_ids(Some(Status::Running)).await? {
-        let result = match results(store, id, now).await {
+    for (e, result) in results_of_running(store, now).await? {
+        let id = e.id;
+        let result = match result {
             Ok(r) => r,
-            Err(ExperimentError::Stats(e)) => {
-                report.failed.push((id, e.to_string()));
+            Err(ExperimentError::Stats(err)) => {
+                report.failed.push((id, err.to_string()));
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(err) => return Err(err),
         };
         let Some(analysis) = &result.analysis else {
             continue;
         };
-        let e = load(store, id).await?;
         let verdict_text = render::verdict_sentence(&e, &result);
         let body = serde_json::to_string(&result).unwrap_or_else(|_| "{}".into());
         store

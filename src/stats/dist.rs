@@ -39,14 +39,31 @@ pub fn t_cdf(x: f64, df: f64) -> f64 {
     }
 }
 
-/// The t quantile for probability `p`, polished with Newton steps on the CDF (statrs's inverse
-/// alone is off by about 1e-9 relative at tens of thousands of degrees of freedom).
+/// The t quantile for probability `p`: the Cornish–Fisher expansion around the normal quantile
+/// as a start (statrs's own inverse for few degrees of freedom), then Newton steps on the CDF to
+/// full precision. statrs's inverse alone is slow and off by about 1e-9 relative at tens of
+/// thousands of degrees of freedom. From 1,000 degrees of freedom on, the expansion's first
+/// omitted term is below 1e-15 relative, so no polishing is needed.
 pub fn t_ppf(p: f64, df: f64) -> f64 {
     let Ok(t) = StudentsT::new(0.0, 1.0, df) else {
         return norm_ppf(p);
     };
-    let mut x = t.inverse_cdf(p);
-    for _ in 0..3 {
+    let mut x = if df >= 8.0 {
+        let z = norm_ppf(p);
+        let (z2, v) = (z * z, df);
+        let g1 = (z2 + 1.0) * z / 4.0;
+        let g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
+        let g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
+        let g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0;
+        let x = z + g1 / v + g2 / (v * v) + g3 / v.powi(3) + g4 / v.powi(4);
+        if df >= 1000.0 && z.abs() < 10.0 {
+            return x;
+        }
+        x
+    } else {
+        t.inverse_cdf(p)
+    };
+    for _ in 0..4 {
         let density = t.pdf(x);
         if !(density.is_finite() && density > 0.0) {
             break;
@@ -56,7 +73,7 @@ pub fn t_ppf(p: f64, df: f64) -> f64 {
             break;
         }
         x -= step;
-        if step.abs() <= 1e-16 * x.abs() {
+        if step.abs() <= 4.0 * f64::EPSILON * x.abs().max(1e-300) {
             break;
         }
     }

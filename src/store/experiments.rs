@@ -70,6 +70,11 @@ pub struct ExperimentEvent {
     pub note: Option<String>,
 }
 
+const EXPERIMENT_COLUMNS: &str = "SELECT id, name, hypothesis, kind, metric_type, target_metric, \
+     higher_is_better, alpha, power, baseline, baseline_sd, mde, min_effect, planned_units, daily_traffic, \
+     planned_days, status, start_at, started_at, ended_at, verdict, channel_id, created_by, created_at \
+     FROM experiments";
+
 fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
     s.parse()
         .map_err(|e: String| StoreError::Conflict(format!("stored value: {e}")))
@@ -151,15 +156,10 @@ impl Store {
     }
 
     pub async fn experiment(&self, id: i64) -> Result<Option<StoredExperiment>> {
-        let Some(row) = sqlx::query(
-            "SELECT id, name, hypothesis, kind, metric_type, target_metric, higher_is_better, alpha, power, \
-             baseline, baseline_sd, mde, min_effect, planned_units, daily_traffic, planned_days, status, \
-             start_at, started_at, ended_at, verdict, channel_id, created_by, created_at \
-             FROM experiments WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
+        let Some(row) = sqlx::query(&format!("{EXPERIMENT_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
         else {
             return Ok(None);
         };
@@ -177,6 +177,97 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(Some(experiment_from_rows(&row, &variants, &guardrails)?))
+    }
+
+    /// Every experiment with a status, loaded in three queries.
+    pub async fn experiments_with_status(&self, status: Status) -> Result<Vec<StoredExperiment>> {
+        let rows = sqlx::query(&format!(
+            "{EXPERIMENT_COLUMNS} WHERE status = $1 ORDER BY id"
+        ))
+        .bind(status.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let variants = sqlx::query(
+            "SELECT v.id, v.name, v.weight, v.text, v.hashtags, v.media_type, v.experiment_id \
+             FROM experiment_variants v JOIN experiments e ON e.id = v.experiment_id \
+             WHERE e.status = $1 ORDER BY v.experiment_id, v.position",
+        )
+        .bind(status.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let guardrails = sqlx::query(
+            "SELECT g.name, g.metric_type, g.higher_is_better, g.experiment_id \
+             FROM experiment_guardrails g JOIN experiments e ON e.id = g.experiment_id \
+             WHERE e.status = $1 ORDER BY g.experiment_id, g.id",
+        )
+        .bind(status.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let group = |rows: Vec<AnyRow>,
+                     col: usize|
+         -> Result<std::collections::HashMap<i64, Vec<AnyRow>>> {
+            let mut m: std::collections::HashMap<i64, Vec<AnyRow>> =
+                std::collections::HashMap::new();
+            for r in rows {
+                let id: i64 = r.try_get(col)?;
+                m.entry(id).or_default().push(r);
+            }
+            Ok(m)
+        };
+        let mut variants = group(variants, 6)?;
+        let mut guardrails = group(guardrails, 3)?;
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.try_get(0)?;
+                experiment_from_rows(
+                    r,
+                    &variants.remove(&id).unwrap_or_default(),
+                    &guardrails.remove(&id).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// Observation totals of every experiment with a status: experiment → metric → arms.
+    pub async fn observation_totals_with_status(
+        &self,
+        status: Status,
+    ) -> Result<std::collections::HashMap<i64, std::collections::HashMap<String, Vec<ArmTotals>>>>
+    {
+        let rows = sqlx::query(
+            "SELECT v.experiment_id, v.position, o.metric, CAST(SUM(o.units) AS BIGINT), \
+             CAST(SUM(COALESCE(o.conversions, 0)) AS BIGINT), \
+             CAST(SUM(COALESCE(o.value_sum, 0.0)) AS DOUBLE PRECISION), \
+             CAST(SUM(COALESCE(o.value_sum_sq, 0.0)) AS DOUBLE PRECISION), \
+             CAST(SUM(COALESCE(o.exposure, 0.0)) AS DOUBLE PRECISION) \
+             FROM experiment_observations o JOIN experiment_variants v ON v.id = o.variant_id \
+             JOIN experiments e ON e.id = v.experiment_id \
+             WHERE e.status = $1 GROUP BY v.experiment_id, v.position, o.metric",
+        )
+        .bind(status.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: std::collections::HashMap<
+            i64,
+            std::collections::HashMap<String, Vec<ArmTotals>>,
+        > = std::collections::HashMap::new();
+        for r in rows {
+            let (id, pos, metric): (i64, i64, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let arms = out.entry(id).or_default().entry(metric).or_default();
+            let pos = pos.max(0) as usize;
+            if arms.len() <= pos {
+                arms.resize(pos + 1, ArmTotals::default());
+            }
+            arms[pos] = ArmTotals {
+                units: r.try_get::<i64, _>(3)?.max(0) as u64,
+                conversions: r.try_get::<i64, _>(4)?.max(0) as u64,
+                sum: r.try_get(5)?,
+                sum_sq: r.try_get(6)?,
+                exposure: r.try_get(7)?,
+            };
+        }
+        Ok(out)
     }
 
     /// Ids of experiments, newest first, optionally only those with a status.
