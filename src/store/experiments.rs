@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{unix_now, Result, Store, StoreError};
+use super::{opt_f64, unix_now, Result, Store, StoreError};
 use crate::domain::{Count, PostMetrics, POST_METRIC_NAMES};
 use crate::experiments::design::{Design, GuardrailSpec, Kind, MetricType, Status, VariantSpec};
 
@@ -89,7 +89,8 @@ impl Store {
             "INSERT INTO experiments (name, hypothesis, kind, metric_type, target_metric, higher_is_better, \
              alpha, power, baseline, baseline_sd, mde, min_effect, planned_units, daily_traffic, planned_days, \
              status, start_at, channel_id, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $17, $18, $19, $19) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, 'NaN'), $11, $12, $13, NULLIF($14, 'NaN'), $15, \
+             'draft', $16, $17, $18, $19, $19) \
              RETURNING id",
         )
         .bind(d.name.as_str())
@@ -101,11 +102,11 @@ impl Store {
         .bind(d.alpha)
         .bind(d.power)
         .bind(d.baseline)
-        .bind(d.baseline_sd)
+        .bind(opt_f64(d.baseline_sd))
         .bind(d.mde)
         .bind(d.min_effect)
         .bind(d.planned_units as i64)
-        .bind(d.daily_traffic)
+        .bind(opt_f64(d.daily_traffic))
         .bind(d.planned_days.map(i64::from))
         .bind(d.start_at.map(|t| t.timestamp()))
         .bind(d.channel_id.as_deref())
@@ -425,7 +426,8 @@ impl Store {
             };
             sqlx::query(
                 "INSERT INTO experiment_observations (variant_id, metric, period, units, conversions, value_sum, \
-                 value_sum_sq, exposure, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                 value_sum_sq, exposure, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, NULLIF($6, 'NaN'), NULLIF($7, 'NaN'), NULLIF($8, 'NaN'), $9, $9) \
                  ON CONFLICT (variant_id, metric, period) DO UPDATE SET units = excluded.units, \
                  conversions = excluded.conversions, value_sum = excluded.value_sum, \
                  value_sum_sq = excluded.value_sum_sq, exposure = excluded.exposure, updated_at = excluded.updated_at",
@@ -435,9 +437,9 @@ impl Store {
             .bind(o.period.as_str())
             .bind(o.units as i64)
             .bind(o.conversions.map(|c| c as i64))
-            .bind(o.sum)
-            .bind(o.sum_sq)
-            .bind(o.exposure)
+            .bind(opt_f64(o.sum))
+            .bind(opt_f64(o.sum_sq))
+            .bind(opt_f64(o.exposure))
             .bind(now)
             .execute(&mut *tx)
             .await?;

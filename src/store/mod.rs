@@ -166,6 +166,17 @@ fn sqlite_url(url: &str) -> Result<String> {
     })
 }
 
+/// An optional double as a bind value: missing becomes NaN, which the SQL turns back into NULL
+/// with `NULLIF($n, 'NaN')` (SQLite stores a bound NaN as NULL already).
+///
+/// Binding `Option<f64>` directly is unsafe with sqlx 0.8.6's `Any` driver: it sends a missing
+/// `f64` to PostgreSQL as a `float4` NULL (its Real and Double kinds are swapped when converting
+/// NULLs), and the cached statement then rejects real `f64` values. vibe never stores NaN, so the
+/// sentinel is unambiguous. The PostgreSQL store tests bind NULL then a value to catch regressions.
+pub(crate) fn opt_f64(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
 /// Current time as stored: Unix seconds.
 pub(crate) fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()

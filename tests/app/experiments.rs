@@ -383,3 +383,62 @@ async fn observation_imports_are_all_or_nothing() {
     store.close().await;
     db.cleanup().await;
 }
+
+/// Optional doubles bound as NULL and then as values through the same cached statements.
+#[tokio::test]
+async fn optional_numbers_round_trip_through_cached_statements() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let now = Utc::now();
+    let a = exp::create(
+        &store,
+        DesignInput {
+            daily_traffic: None,
+            ..input()
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let b = exp::create(
+        &store,
+        DesignInput {
+            metric_type: MetricType::Mean,
+            baseline: 20.0,
+            baseline_sd: Some(4.0),
+            daily_traffic: Some(300.0),
+            guardrails: vec![],
+            ..input()
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!((a.design.baseline_sd, a.design.daily_traffic), (None, None));
+    assert_eq!(
+        (b.design.baseline_sd, b.design.daily_traffic),
+        (Some(4.0), Some(300.0))
+    );
+    store
+        .add_observations(&a, &[obs("control", "d1", 10, 1)])
+        .await
+        .unwrap();
+    let mean = |variant: &str, sum: f64| Observation {
+        variant: variant.into(),
+        metric: "primary".into(),
+        period: "d1".into(),
+        units: 10,
+        conversions: None,
+        sum: Some(sum),
+        sum_sq: Some(sum * sum / 10.0 + 90.0),
+        exposure: None,
+    };
+    store
+        .add_observations(&b, &[mean("control", 200.0), mean("emoji", 230.0)])
+        .await
+        .unwrap();
+    let totals = store.observation_totals(&b, "primary").await.unwrap();
+    assert_eq!(totals[1].sum, 230.0);
+    store.close().await;
+    db.cleanup().await;
+}
