@@ -48,6 +48,7 @@ pub enum ConfigError {
 pub struct Settings {
     pub database: DatabaseSettings,
     pub report: ReportSettings,
+    pub detectors: DetectorSettings,
     pub import: ImportSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
@@ -66,6 +67,44 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct ReportSettings {
     pub currency: Currency,
+    pub timezone: TimeZone,
+}
+
+/// Thresholds of the alert detectors (DESIGN.md §5).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSettings {
+    pub drop_threshold: f64,
+    pub drop_min_volume: i64,
+    pub viral_multiple: f64,
+    pub viral_min_engagements: i64,
+    pub low_engagement_rate: f64,
+    pub low_engagement_min_volume: i64,
+    pub cost_per_lead_target: f64,
+    pub cost_per_lead_margin: f64,
+}
+
+/// An IANA time zone such as `Europe/Paris`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl TryFrom<String> for TimeZone {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.trim()
+            .parse::<chrono_tz::Tz>()
+            .map(TimeZone)
+            .map_err(|_| {
+                format!("{s:?} is not an IANA time zone like Europe/Paris or America/New_York")
+            })
+    }
+}
+
+impl From<TimeZone> for String {
+    fn from(t: TimeZone) -> String {
+        t.0.name().to_string()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -529,6 +568,28 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     }
     if !(1..=5000).contains(&s.import.batch_size) {
         return fail("import.batch_size", "must be between 1 and 5000");
+    }
+    let d = &s.detectors;
+    if !(d.drop_threshold > 0.0 && d.drop_threshold < 1.0) {
+        return fail(
+            "detectors.drop_threshold",
+            "must be between 0 and 1 (0.25 = 25%)",
+        );
+    }
+    if d.viral_multiple.is_nan() || d.viral_multiple <= 1.0 {
+        return fail("detectors.viral_multiple", "must be above 1");
+    }
+    if !(d.low_engagement_rate >= 0.0 && d.low_engagement_rate < 1.0) {
+        return fail("detectors.low_engagement_rate", "must be between 0 and 1");
+    }
+    if d.cost_per_lead_target.is_nan() || d.cost_per_lead_target < 0.0 {
+        return fail("detectors.cost_per_lead_target", "can't be negative");
+    }
+    if d.cost_per_lead_margin.is_nan() || d.cost_per_lead_margin < 0.0 {
+        return fail("detectors.cost_per_lead_margin", "can't be negative");
+    }
+    if d.drop_min_volume < 0 || d.viral_min_engagements < 0 || d.low_engagement_min_volume < 0 {
+        return fail("detectors", "minimum volumes can't be negative");
     }
     if !(7..=730).contains(&s.demo.days) {
         return fail("demo.days", "must be between 7 and 730");

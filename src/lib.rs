@@ -7,6 +7,7 @@
 //! - [`import`], [`demo`]: turn files and generated data into domain records for the store.
 //! - [`cli`]: the command-line adapter.
 
+pub mod analytics;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -15,3 +16,4 @@ pub mod experiments;
 pub mod import;
 pub mod stats;
 pub mod store;
+pub mod text;

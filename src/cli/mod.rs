@@ -16,6 +16,7 @@ use crate::demo::{self, DemoPlan};
 use crate::experiments::design::{GuardrailSpec, Kind, MetricType, Status};
 use crate::import::{self, FacebookOptions, Format, ImportError, ImportOptions};
 use crate::store::{Source, Store};
+use crate::text::thousands;
 
 /// vibe: social-media analytics, A/B tests and optimization, in Slack.
 ///
@@ -467,23 +468,6 @@ async fn print_demo_tests(store: &Store, ids: &[i64]) -> anyhow::Result<()> {
         println!("  See the analysis with: vibe abtest results {first}");
     }
     Ok(())
-}
-
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
 }
 
 /// `1 post`, `2,000 posts`.

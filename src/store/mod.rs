@@ -5,6 +5,7 @@
 //! use only types both map the same way (BIGINT, DOUBLE PRECISION, TEXT). DDL differs, so each
 //! backend has its own migrations directory.
 
+mod analytics;
 mod experiments;
 mod ingest;
 mod read;
@@ -17,6 +18,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+pub use analytics::{NewAlert, PostSeries, ScopeAccount, StoredAlert};
 pub use experiments::{ArmTotals, ExperimentEvent, Observation, StoredExperiment, Transition};
 pub use ingest::Source;
 pub use ingest::{Ingest, IngestStats};

@@ -1,0 +1,517 @@
+//! The detectors: conditions worth an alert, each with its evidence, a dedupe key (the same
+//! condition seen again must not raise a second alert while the first is open) and, where one
+//! follows, a recommendation.
+
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDate};
+use serde_json::json;
+
+use super::kpi::{self, funnel_total, kpis, DayRow, FunnelRow};
+use super::report::Recommendation;
+use crate::config::DetectorSettings;
+use crate::store::{NewAlert, PostSeries, ScopeAccount};
+use crate::text::thousands;
+
+/// The alert kinds the detectors raise.
+pub const KINDS: [&str; 4] = [
+    "performance_drop",
+    "viral_post",
+    "low_engagement",
+    "high_cost_per_lead",
+];
+
+/// Days compared by the drop, low-engagement and cost detectors.
+pub const WINDOW: u64 = 7;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub alert: NewAlert,
+    pub recommendation: Option<Recommendation>,
+}
+
+pub struct DetectInput<'a> {
+    pub accounts: &'a [ScopeAccount],
+    /// Rollups covering at least the 14 days to `end`.
+    pub days: &'a [DayRow],
+    /// Posts with activity in the 30 days to `end`.
+    pub posts: &'a [PostSeries],
+    /// Funnel days covering at least the 35 days to `end`.
+    pub funnel: &'a [FunnelRow],
+    /// The last full day to look at.
+    pub end: NaiveDate,
+    pub settings: &'a DetectorSettings,
+}
+
+fn name(a: &ScopeAccount) -> String {
+    format!(
+        "{} @{}",
+        a.platform.display_name(),
+        a.handle.as_deref().unwrap_or(&a.external_id)
+    )
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// Runs every detector.
+pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
+    let mut out = Vec::new();
+    let s = input.settings;
+    let cur_from = input.end - Days::new(WINDOW - 1);
+    let prev_to = cur_from - Days::new(1);
+    let prev_from = prev_to - Days::new(WINDOW - 1);
+    let evidence_days = format!("the {WINDOW} days to {}", input.end);
+
+    for a in input.accounts {
+        let rows: Vec<DayRow> = input
+            .days
+            .iter()
+            .filter(|r| r.account == a.id)
+            .copied()
+            .collect();
+        let cur = kpis(&rows, cur_from, input.end);
+        let prev = kpis(&rows, prev_from, prev_to);
+
+        // Performance drop: audience reached and engagements against the previous week.
+        for (metric, c, p) in [
+            ("reach", cur.rate_denominator, prev.rate_denominator),
+            ("engagements", cur.engagements, prev.engagements),
+        ] {
+            let (Some(c), Some(p)) = (c, p) else { continue };
+            let min = if metric == "reach" {
+                s.drop_min_volume
+            } else {
+                s.drop_min_volume / 20
+            };
+            if p < min.max(1) || (c as f64) >= (p as f64) * (1.0 - s.drop_threshold) {
+                continue;
+            }
+            let fall = 1.0 - c as f64 / p as f64;
+            let what = if metric == "reach" {
+                format!(
+                    "{} reached",
+                    cur.rate_base.map(base_word).unwrap_or("audience")
+                )
+            } else {
+                "engagements".to_string()
+            };
+            out.push(Detection {
+                alert: NewAlert {
+                    kind: "performance_drop".into(),
+                    severity: if fall >= 0.5 { "critical" } else { "warning" }.into(),
+                    subject: name(a),
+                    dedupe_key: format!("performance_drop:{}:{metric}", a.id),
+                    message: format!(
+                        "{}: {what} fell {:.0}% ({} → {}) in {evidence_days} vs the week before.",
+                        name(a), fall * 100.0, thousands(p), thousands(c)
+                    ),
+                    evidence: json!({"account": a.id, "metric": metric, "current": c, "previous": p, "fall": fall,
+                                     "current_from": cur_from, "current_to": input.end, "previous_from": prev_from, "previous_to": prev_to}).to_string(),
+                },
+                recommendation: Some(Recommendation {
+                    text: format!("Look into {}: {what} fell {:.0}% week over week. Compare the latest posts' format, timing and topics with the weeks before.", name(a), fall * 100.0),
+                    evidence: format!("{} → {} in {evidence_days}", thousands(p), thousands(c)),
+                }),
+            });
+        }
+
+        // Low engagement: the week's rate under the threshold with enough volume to mean it.
+        if let (Some(rate), Some(base)) = (cur.engagement_rate, cur.rate_denominator) {
+            if base >= s.low_engagement_min_volume && rate < s.low_engagement_rate {
+                out.push(Detection {
+                    alert: NewAlert {
+                        kind: "low_engagement".into(),
+                        severity: "warning".into(),
+                        subject: name(a),
+                        dedupe_key: format!("low_engagement:{}", a.id),
+                        message: format!(
+                            "{}: engagement rate {:.2}% by {} in {evidence_days}, under the {:.1}% threshold.",
+                            name(a), rate * 100.0, cur.rate_base.map(base_word).unwrap_or("reach"), s.low_engagement_rate * 100.0
+                        ),
+                        evidence: json!({"account": a.id, "rate": rate, "base": base, "engagements": cur.engagements, "threshold": s.low_engagement_rate}).to_string(),
+                    },
+                    recommendation: None,
+                });
+            }
+        }
+
+        // Viral posts: far above the account's median, and fast.
+        let posts: Vec<&PostSeries> = input.posts.iter().filter(|p| p.account == a.id).collect();
+        let lifetime = |p: &PostSeries| -> Option<(i64, f64)> {
+            let last = p.series.iter().rev().find(|d| d.day <= input.end)?;
+            let e = kpi::engagements(&last.values)?;
+            let published = p.published_at?;
+            let end_ts = input.end.and_hms_opt(23, 59, 59)?.and_utc().timestamp();
+            let hours = ((end_ts - published) as f64 / 3600.0).clamp(1.0, 24.0 * 7.0);
+            Some((e, e as f64 / hours))
+        };
+        let month_from = input.end - Days::new(29);
+        let recent: Vec<(&PostSeries, i64, f64)> = posts
+            .iter()
+            .filter(|p| {
+                p.published_at
+                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                    .is_some_and(|t| t.date_naive() >= month_from && t.date_naive() <= input.end)
+            })
+            .filter_map(|p| lifetime(p).map(|(e, v)| (*p, e, v)))
+            .collect();
+        let (Some(med_e), Some(med_v)) = (
+            median(recent.iter().map(|r| r.1 as f64).collect()),
+            median(recent.iter().map(|r| r.2).collect()),
+        ) else {
+            continue;
+        };
+        if recent.len() < 5 {
+            continue;
+        }
+        for (p, e, v) in &recent {
+            let fresh = p
+                .published_at
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .is_some_and(|t| t.date_naive() >= cur_from);
+            if !fresh
+                || *e < s.viral_min_engagements
+                || (*e as f64) < s.viral_multiple * med_e
+                || *v < s.viral_multiple * med_v
+            {
+                continue;
+            }
+            let multiple = *e as f64 / med_e.max(1.0);
+            out.push(Detection {
+                alert: NewAlert {
+                    kind: "viral_post".into(),
+                    severity: "info".into(),
+                    subject: format!("{} post {}", name(a), p.external_id),
+                    dedupe_key: format!("viral_post:{}", p.id),
+                    message: format!(
+                        "{}: post {} is going viral with {} engagements, {:.1}x the account's median.",
+                        name(a), p.external_id, thousands(*e), multiple
+                    ),
+                    evidence: json!({"post": p.external_id, "engagements": e, "median": med_e, "per_hour": v, "median_per_hour": med_v, "posts_compared": recent.len()}).to_string(),
+                },
+                recommendation: Some(Recommendation {
+                    text: format!("Amplify post {} on {}: {:.1}x the account's median engagement; boosting it or reposting the format could extend its reach.", p.external_id, a.platform.display_name(), multiple),
+                    evidence: format!("{} engagements vs a median of {:.0} over {} posts in 30 days", thousands(*e), med_e, recent.len()),
+                }),
+            });
+        }
+    }
+
+    // High cost per lead: against a target, the campaign's own trailing median, or its peers.
+    let mut campaigns: BTreeMap<(String, String), Vec<&FunnelRow>> = BTreeMap::new();
+    for r in input.funnel {
+        campaigns
+            .entry((r.platform.clone(), r.campaign.clone()))
+            .or_default()
+            .push(r);
+    }
+    let cpl = |rows: &[&FunnelRow], from: NaiveDate, to: NaiveDate| -> Option<(f64, i64)> {
+        let f = funnel_total(rows.iter().copied(), from, to);
+        match (f.spend_cents, f.leads) {
+            (Some(s), Some(l)) if l > 0 => Some((s as f64 / 100.0 / l as f64, l)),
+            _ => None,
+        }
+    };
+    let week: Vec<(&(String, String), f64, i64)> = campaigns
+        .iter()
+        .filter_map(|(k, rows)| cpl(rows, cur_from, input.end).map(|(c, l)| (k, c, l)))
+        .filter(|(_, _, leads)| *leads >= 5)
+        .collect();
+    for (key, c, leads) in &week {
+        let rows = &campaigns[*key];
+        let trailing: Vec<f64> = (1..=4)
+            .filter_map(|w| {
+                let to = input.end - Days::new(w * WINDOW);
+                cpl(rows, to - Days::new(WINDOW - 1), to).map(|x| x.0)
+            })
+            .collect();
+        let own = median(trailing.clone());
+        let peers = median(
+            week.iter()
+                .filter(|(k, _, _)| k != key)
+                .map(|x| x.1)
+                .collect(),
+        );
+        let reason = if s.cost_per_lead_target > 0.0 && *c > s.cost_per_lead_target {
+            Some(format!("above the {:.2} target", s.cost_per_lead_target))
+        } else if own.is_some_and(|m| *c > m * (1.0 + s.cost_per_lead_margin)) {
+            Some(format!(
+                "{:.0}% above its own median of {:.2}",
+                (c / own.unwrap_or(*c) - 1.0) * 100.0,
+                own.unwrap_or(0.0)
+            ))
+        } else if week.len() >= 3 && peers.is_some_and(|m| *c > 2.0 * m) {
+            Some(format!(
+                "{:.1}x the median of the other campaigns ({:.2})",
+                c / peers.unwrap_or(*c),
+                peers.unwrap_or(0.0)
+            ))
+        } else {
+            None
+        };
+        let Some(reason) = reason else { continue };
+        out.push(Detection {
+            alert: NewAlert {
+                kind: "high_cost_per_lead".into(),
+                severity: "warning".into(),
+                subject: format!("campaign {} on {}", key.1, key.0),
+                dedupe_key: format!("high_cost_per_lead:{}:{}", key.0, key.1),
+                message: format!("Campaign {} ({}): cost per lead {c:.2} in {evidence_days}, {reason}.", key.1, key.0),
+                evidence: json!({"campaign": key.1, "platform": key.0, "cost_per_lead": c, "leads": leads, "own_median": own, "peer_median": peers, "trailing_weeks": trailing}).to_string(),
+            },
+            recommendation: None,
+        });
+    }
+    out
+}
+
+fn base_word(b: crate::domain::RateBase) -> &'static str {
+    match b {
+        crate::domain::RateBase::Reach => "reach",
+        crate::domain::RateBase::Impressions => "impressions",
+        crate::domain::RateBase::Views => "views",
+        crate::domain::RateBase::Followers => "followers",
+    }
+}
+
+/// Days of rollups and funnel the detectors need before `end`.
+pub const HISTORY_DAYS: u64 = 5 * WINDOW;
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+    use crate::analytics::kpi::{idx, Funnel};
+    use crate::domain::rollup::DayValues;
+    use crate::domain::Platform;
+
+    fn settings() -> DetectorSettings {
+        DetectorSettings {
+            drop_threshold: 0.25,
+            drop_min_volume: 1000,
+            viral_multiple: 3.0,
+            viral_min_engagements: 100,
+            low_engagement_rate: 0.01,
+            low_engagement_min_volume: 1000,
+            cost_per_lead_target: 0.0,
+            cost_per_lead_margin: 0.3,
+        }
+    }
+
+    fn account() -> ScopeAccount {
+        ScopeAccount {
+            id: 1,
+            platform: Platform::Instagram,
+            external_id: "1".into(),
+            handle: Some("acme".into()),
+            brand: None,
+        }
+    }
+
+    fn day(i: u64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap() + Days::new(i)
+    }
+
+    /// 14 days: the first week with `before` reach a day, the second with `after`.
+    fn weeks(before: i64, after: i64, likes_per_reach: f64) -> Vec<DayRow> {
+        (0..14)
+            .map(|i| {
+                let reach = if i < 7 { before } else { after };
+                let mut counters = [None; 8];
+                counters[idx::REACH] = Some(reach);
+                counters[idx::LIKES] = Some((reach as f64 * likes_per_reach) as i64);
+                DayRow {
+                    account: 1,
+                    day: day(i),
+                    posts_published: 1,
+                    counters,
+                    followers: None,
+                }
+            })
+            .collect()
+    }
+
+    fn run(
+        days: &[DayRow],
+        posts: &[PostSeries],
+        funnel: &[FunnelRow],
+        s: &DetectorSettings,
+    ) -> Vec<Detection> {
+        let accounts = [account()];
+        detect(&DetectInput {
+            accounts: &accounts,
+            days,
+            posts,
+            funnel,
+            end: day(13),
+            settings: s,
+        })
+    }
+
+    fn kinds(d: &[Detection]) -> Vec<(String, String)> {
+        d.iter()
+            .map(|x| (x.alert.kind.clone(), x.alert.dedupe_key.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn performance_drop_threshold_edges_and_minimum_volume() {
+        let s = settings();
+        // 1,000 → 760 a day is a 24% fall: no alert; → 740 is 26%: alert.
+        assert!(run(&weeks(1000, 760, 0.05), &[], &[], &s)
+            .iter()
+            .all(|d| d.alert.kind != "performance_drop"));
+        let hit = run(&weeks(1000, 740, 0.05), &[], &[], &s);
+        assert!(
+            kinds(&hit).contains(&("performance_drop".into(), "performance_drop:1:reach".into())),
+            "{:?}",
+            kinds(&hit)
+        );
+        assert_eq!(
+            hit.iter()
+                .find(|d| d.alert.kind == "performance_drop")
+                .unwrap()
+                .alert
+                .severity,
+            "warning"
+        );
+        // Halved: critical.
+        let big = run(&weeks(1000, 400, 0.05), &[], &[], &s);
+        assert!(big
+            .iter()
+            .any(|d| d.alert.kind == "performance_drop" && d.alert.severity == "critical"));
+        // Too small to matter: 100 a day is 700 a week, under the 1,000 minimum.
+        assert!(run(&weeks(100, 10, 0.05), &[], &[], &s)
+            .iter()
+            .all(|d| d.alert.kind != "performance_drop"));
+    }
+
+    #[test]
+    fn low_engagement_threshold_and_volume() {
+        let s = settings();
+        let low = run(&weeks(1000, 1000, 0.009), &[], &[], &s);
+        assert!(kinds(&low).contains(&("low_engagement".into(), "low_engagement:1".into())));
+        let ok = run(&weeks(1000, 1000, 0.011), &[], &[], &s);
+        assert!(ok.iter().all(|d| d.alert.kind != "low_engagement"));
+        let tiny = run(&weeks(100, 100, 0.001), &[], &[], &s);
+        assert!(
+            tiny.iter().all(|d| d.alert.kind != "low_engagement"),
+            "700 reach is under the minimum volume"
+        );
+    }
+
+    fn post(id: i64, published_day: u64, likes: i64) -> PostSeries {
+        let mut values = [None; 8];
+        values[idx::LIKES] = Some(likes);
+        values[idx::REACH] = Some(likes * 20);
+        PostSeries {
+            id,
+            account: 1,
+            external_id: format!("p{id}"),
+            text: None,
+            published_at: day(published_day)
+                .and_hms_opt(9, 0, 0)
+                .map(|t| t.and_utc().timestamp()),
+            media_type: None,
+            paid: None,
+            series: vec![DayValues {
+                day: day(published_day),
+                values,
+            }],
+        }
+    }
+
+    #[test]
+    fn viral_needs_a_multiple_of_the_median_volume_and_freshness() {
+        let s = settings();
+        let base: Vec<PostSeries> = (0..8u64).map(|i| post(i as i64, i, 60)).collect();
+        let with = |p: PostSeries| {
+            let mut v = base.clone();
+            v.push(p);
+            run(&weeks(1000, 1000, 0.05), &v, &[], &s)
+        };
+        assert!(kinds(&with(post(100, 12, 400)))
+            .contains(&("viral_post".into(), "viral_post:100".into())));
+        assert!(
+            with(post(100, 12, 170))
+                .iter()
+                .all(|d| d.alert.kind != "viral_post"),
+            "under 3x the median"
+        );
+        assert!(
+            with(post(100, 2, 400))
+                .iter()
+                .all(|d| d.alert.kind != "viral_post" || d.alert.dedupe_key != "viral_post:100"),
+            "not fresh"
+        );
+        let small: Vec<PostSeries> = (0..8u64)
+            .map(|i| post(i as i64, i, 10))
+            .chain([post(100, 12, 90)])
+            .collect();
+        assert!(
+            run(&weeks(1000, 1000, 0.05), &small, &[], &s)
+                .iter()
+                .all(|d| d.alert.kind != "viral_post"),
+            "under the minimum volume"
+        );
+    }
+
+    fn funnel_days(
+        campaign: &str,
+        days: std::ops::Range<u64>,
+        spend: i64,
+        leads: i64,
+    ) -> Vec<FunnelRow> {
+        days.map(|i| FunnelRow {
+            campaign: campaign.into(),
+            platform: "linkedin".into(),
+            day: day(i).checked_add_days(Days::new(0)).unwrap(),
+            funnel: Funnel {
+                spend_cents: Some(spend * 100),
+                leads: Some(leads),
+                ..Funnel::default()
+            },
+        })
+        .collect()
+    }
+
+    #[test]
+    fn cost_per_lead_against_target_own_history_and_peers() {
+        let mut s = settings();
+        let steady = funnel_days("steady", 0..14, 100, 10);
+        assert!(run(&[], &[], &steady, &s).is_empty());
+        let mut rising = funnel_days("rising", 0..7, 100, 10);
+        rising.extend(funnel_days("rising", 7..14, 100, 5));
+        assert!(kinds(&run(&[], &[], &rising, &s)).contains(&(
+            "high_cost_per_lead".into(),
+            "high_cost_per_lead:linkedin:rising".into()
+        )));
+        s.cost_per_lead_target = 9.0;
+        assert!(
+            !run(&[], &[], &steady, &s).is_empty(),
+            "10 a lead is above a 9 target"
+        );
+        s.cost_per_lead_target = 0.0;
+        let mut peers = funnel_days("a", 0..14, 100, 10);
+        peers.extend(funnel_days("b", 0..14, 100, 12));
+        peers.extend(funnel_days("costly", 0..14, 300, 10));
+        let d = run(&[], &[], &peers, &s);
+        assert_eq!(
+            kinds(&d),
+            vec![(
+                "high_cost_per_lead".to_string(),
+                "high_cost_per_lead:linkedin:costly".to_string()
+            )]
+        );
+    }
+}

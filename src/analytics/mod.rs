@@ -1,0 +1,7 @@
+//! The analytics engine: KPIs from daily rollups, the performance score, the detectors that
+//! raise alerts, and reports as data.
+
+pub mod detect;
+pub mod kpi;
+pub mod report;
+pub mod score;
