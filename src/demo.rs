@@ -445,10 +445,10 @@ pub fn generate(plan: &DemoPlan) -> DemoData {
             &LUMEN_TEXTS
         };
         let campaigns: Vec<&Campaign> = CAMPAIGNS.iter().filter(|c| c.account == ai).collect();
-        // The viral post lands in the last three weeks, on a fixed day per account with a boost.
+        // The viral post lands in the last week (fresh enough for the detector), with a boost.
         let viral_day = VIRAL_ACCOUNTS
             .contains(&ai)
-            .then(|| today - Days::new(rng.gen_range(2..21)));
+            .then(|| today - Days::new(rng.gen_range(2..7)));
         let mut viral_done = false;
 
         let mut day = first;

@@ -99,10 +99,10 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
             }
             let fall = 1.0 - c as f64 / p as f64;
             let what = if metric == "reach" {
-                format!(
-                    "{} reached",
-                    cur.rate_base.map(base_word).unwrap_or("audience")
-                )
+                cur.rate_base
+                    .map(base_word)
+                    .unwrap_or("audience reached")
+                    .to_string()
             } else {
                 "engagements".to_string()
             };
@@ -111,6 +111,7 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                     kind: "performance_drop".into(),
                     severity: if fall >= 0.5 { "critical" } else { "warning" }.into(),
                     subject: name(a),
+                    account_id: Some(a.id),
                     dedupe_key: format!("performance_drop:{}:{metric}", a.id),
                     message: format!(
                         "{}: {what} fell {:.0}% ({} → {}) in {evidence_days} vs the week before.",
@@ -134,6 +135,7 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                         kind: "low_engagement".into(),
                         severity: "warning".into(),
                         subject: name(a),
+                        account_id: Some(a.id),
                         dedupe_key: format!("low_engagement:{}", a.id),
                         message: format!(
                             "{}: engagement rate {:.2}% by {} in {evidence_days}, under the {:.1}% threshold.",
@@ -193,6 +195,7 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                     kind: "viral_post".into(),
                     severity: "info".into(),
                     subject: format!("{} post {}", name(a), p.external_id),
+                    account_id: Some(a.id),
                     dedupe_key: format!("viral_post:{}", p.id),
                     message: format!(
                         "{}: post {} is going viral with {} engagements, {:.1}x the account's median.",
@@ -266,6 +269,7 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                 kind: "high_cost_per_lead".into(),
                 severity: "warning".into(),
                 subject: format!("campaign {} on {}", key.1, key.0),
+                account_id: None,
                 dedupe_key: format!("high_cost_per_lead:{}:{}", key.0, key.1),
                 message: format!("Campaign {} ({}): cost per lead {c:.2} in {evidence_days}, {reason}.", key.1, key.0),
                 evidence: json!({"campaign": key.1, "platform": key.0, "cost_per_lead": c, "leads": leads, "own_median": own, "peer_median": peers, "trailing_weeks": trailing}).to_string(),

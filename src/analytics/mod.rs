@@ -3,5 +3,7 @@
 
 pub mod detect;
 pub mod kpi;
+pub mod render;
 pub mod report;
 pub mod score;
+pub mod service;

@@ -136,6 +136,18 @@ pub struct PostLine {
     pub engagements: i64,
     pub engagement_rate: Option<f64>,
     pub rate_base: Option<RateBase>,
+    /// The base the rate divides by (reach, impressions or views the period added).
+    #[serde(skip)]
+    pub base_value: Option<i64>,
+}
+
+impl PostLine {
+    /// Whether the post's rate says something about the post: it was published in the period
+    /// (so the period holds most of its life) and reached enough people.
+    fn rate_is_meaningful(&self, from: NaiveDate) -> bool {
+        self.published_at.is_some_and(|t| t.date_naive() >= from)
+            && self.base_value.is_some_and(|b| b >= 100)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -246,6 +258,7 @@ pub fn post_lines(
             engagements: e,
             engagement_rate: base.map(|(_, d)| e as f64 / d as f64),
             rate_base: base.map(|(b, _)| b),
+            base_value: base.map(|(_, d)| d),
         });
     }
     out
@@ -302,11 +315,10 @@ pub fn build(input: ReportInput<'_>) -> Report {
             .then(a.post_id.cmp(&b.post_id))
     });
     let top_posts: Vec<PostLine> = lines.iter().take(5).cloned().collect();
+    lines.retain(|l| l.engagements > 0 || l.published_at.is_some_and(|t| t.date_naive() >= p.from));
     let mut rated: Vec<&PostLine> = lines
         .iter()
-        .filter(|l| {
-            l.engagement_rate.is_some() && l.published_at.is_some_and(|t| t.date_naive() >= p.from)
-        })
+        .filter(|l| l.rate_is_meaningful(p.from))
         .collect();
     rated.sort_by(|a, b| {
         a.engagement_rate
@@ -433,7 +445,8 @@ fn summarise(
     }
     if let (Some(e), Some(c)) = (total.current.engagements, total.changes.engagements) {
         s.push(format!(
-            "{e} engagements, {} vs the previous period.",
+            "{} engagements, {} vs the previous period.",
+            crate::text::thousands(e),
             pct(c)
         ));
     }
@@ -489,7 +502,10 @@ fn recommend(
     // Which media type earns the best rate on each platform, from the period's posts.
     for b in platforms {
         let mut by_media: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-        for l in posts.iter().filter(|l| l.platform == b.platform) {
+        for l in posts
+            .iter()
+            .filter(|l| l.platform == b.platform && l.rate_is_meaningful(input.period.from))
+        {
             if let (Some(m), Some(r)) = (l.media_type.as_deref(), l.engagement_rate) {
                 by_media.entry(m).or_default().push(r);
             }
@@ -549,7 +565,10 @@ fn recommend(
     }
     // Posting time: the best publish hour among the period's posts, with enough posts.
     let mut by_hour: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
-    for l in posts {
+    for l in posts
+        .iter()
+        .filter(|l| l.rate_is_meaningful(input.period.from))
+    {
         if let (Some(t), Some(r)) = (l.published_at, l.engagement_rate) {
             let bucket = t.hour_bucket();
             by_hour.entry(bucket).or_default().push(r);

@@ -2,6 +2,7 @@
 //! prints results. Logic lives in the modules it calls.
 
 mod abtest;
+mod analysis;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,7 +10,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::analytics::report::PeriodKind;
+use crate::domain::Platform;
 
 use crate::config::{Config, Settings};
 use crate::demo::{self, DemoPlan};
@@ -76,6 +80,44 @@ pub enum Command {
         #[arg(long, default_value_t = 2014)]
         year: i32,
     },
+    /// A performance report: score, KPIs by platform with changes, top posts, funnel, alerts and
+    /// recommendations, for the last full day, 7 days or 30 days (or --from/--to).
+    Report {
+        /// daily, weekly or monthly.
+        #[arg(value_name = "PERIOD")]
+        period: Option<PeriodKind>,
+        /// Only this platform: x, instagram, tiktok, linkedin, reddit or facebook.
+        #[arg(value_name = "PLATFORM")]
+        platform: Option<Platform>,
+        /// Same as the PERIOD argument.
+        #[arg(long = "period", conflicts_with = "period", value_name = "PERIOD")]
+        period_flag: Option<PeriodKind>,
+        /// Only this brand's accounts.
+        #[arg(long)]
+        brand: Option<String>,
+        /// First day (YYYY-MM-DD) of a custom range.
+        #[arg(long, value_parser = parse_day)]
+        from: Option<NaiveDate>,
+        /// Last day (YYYY-MM-DD) of the range [default: yesterday, or the last day with data].
+        #[arg(long, value_parser = parse_day)]
+        to: Option<NaiveDate>,
+        /// IANA time zone the days are counted in [default: report.timezone].
+        #[arg(long)]
+        tz: Option<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// Write to this file instead of the terminal.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// List open alerts (performance drops, viral posts, low engagement, costly leads).
+    Alerts {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Run one analysis cycle: detectors (raising and resolving alerts), the A/B test check,
+    /// and the weekly report, stored; prints a summary.
+    Analyze,
     /// Design, run and analyse A/B tests.
     ///
     /// Decisions come from an always-valid confidence sequence, so a test can be checked every
@@ -91,6 +133,18 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration, with secrets redacted.
     Config,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date like 2026-03-01"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -331,6 +385,48 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            period,
+            platform,
+            period_flag,
+            brand,
+            from,
+            to,
+            tz,
+            format,
+            output,
+        } => {
+            let store = open_store(settings).await?;
+            let code = analysis::report(
+                &store,
+                settings,
+                analysis::ReportArgs {
+                    period: period.or(period_flag),
+                    platform,
+                    brand,
+                    from,
+                    to,
+                    tz,
+                    format,
+                    output,
+                },
+            )
+            .await;
+            store.close().await;
+            code
+        }
+        Command::Alerts { format } => {
+            let store = open_store(settings).await?;
+            let code = analysis::alerts(&store, format).await;
+            store.close().await;
+            code
+        }
+        Command::Analyze => {
+            let store = open_store(settings).await?;
+            let code = analysis::analyze(&store, settings).await;
+            store.close().await;
+            code
         }
         Command::Abtest { format, command } => {
             let store = open_store(settings).await?;

@@ -292,6 +292,7 @@ pub struct StoredAlert {
     pub kind: String,
     pub severity: String,
     pub subject: String,
+    pub account_id: Option<i64>,
     pub dedupe_key: String,
     pub message: String,
     pub evidence: String,
@@ -307,6 +308,7 @@ pub struct NewAlert {
     pub kind: String,
     pub severity: String,
     pub subject: String,
+    pub account_id: Option<i64>,
     pub dedupe_key: String,
     pub message: String,
     /// JSON with the numbers behind the alert.
@@ -329,8 +331,8 @@ impl Store {
             return Ok(None);
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO alerts (kind, severity, subject, dedupe_key, message, evidence, status, opened_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $8) RETURNING id",
+            "INSERT INTO alerts (kind, severity, subject, account_id, dedupe_key, message, evidence, status, opened_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $9, $4, $5, $6, 'open', $7, $8, $8) RETURNING id",
         )
         .bind(a.kind.as_str())
         .bind(a.severity.as_str())
@@ -340,6 +342,7 @@ impl Store {
         .bind(a.evidence.as_str())
         .bind(now)
         .bind(unix_now())
+        .bind(a.account_id)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO notifications (kind, subject_id, body, created_at) VALUES ('alert_opened', $1, $2, $3)")
@@ -355,7 +358,7 @@ impl Store {
     /// Open alerts (and snoozed ones whose snooze ran out), newest first.
     pub async fn open_alerts(&self, now: i64) -> Result<Vec<StoredAlert>> {
         let rows = sqlx::query(
-            "SELECT id, kind, severity, subject, dedupe_key, message, evidence, status, opened_at, snoozed_until, decided_by \
+            "SELECT id, kind, severity, subject, dedupe_key, message, evidence, status, opened_at, snoozed_until, decided_by, account_id \
              FROM alerts WHERE status = 'open' OR (status = 'snoozed' AND snoozed_until <= $1) ORDER BY opened_at DESC, id DESC",
         )
         .bind(now)
@@ -375,6 +378,7 @@ impl Store {
                     opened_at: r.try_get(8)?,
                     snoozed_until: r.try_get(9)?,
                     decided_by: r.try_get(10)?,
+                    account_id: r.try_get(11)?,
                 })
             })
             .collect()
@@ -426,5 +430,31 @@ impl Store {
             }
         }
         Ok(n)
+    }
+}
+
+impl Store {
+    /// Keeps a generated report; returns its id.
+    pub async fn save_report(&self, r: &crate::analytics::report::Report) -> Result<i64> {
+        let body = serde_json::to_string(r)
+            .map_err(|e| super::StoreError::Conflict(format!("can't serialise the report: {e}")))?;
+        let kind = serde_json::to_value(r.period.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        Ok(sqlx::query_scalar(
+            "INSERT INTO reports (kind, brand, platform, period_from, period_to, generated_at, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(kind)
+        .bind(r.brand.as_deref())
+        .bind(r.platform.map(|p| p.as_str()))
+        .bind(day_key(r.period.from))
+        .bind(day_key(r.period.to))
+        .bind(r.generated_at.timestamp())
+        .bind(body)
+        .bind(unix_now())
+        .fetch_one(&self.pool)
+        .await?)
     }
 }

@@ -8,6 +8,8 @@ create table alerts (
     -- 'info', 'warning' or 'critical'.
     severity text not null,
     subject text not null,
+    -- The account the alert is about, when it is about one.
+    account_id bigint references accounts (id) on delete cascade,
     dedupe_key text not null,
     message text not null,
     -- JSON: the numbers behind the alert.
@@ -22,3 +24,18 @@ create table alerts (
 
 create index alerts_by_key on alerts (dedupe_key, status);
 create index alerts_by_status on alerts (status, opened_at);
+
+-- Every report generated, as the JSON the renderers read, so a past report can be shown again.
+create table reports (
+    id integer primary key,
+    kind text not null,
+    brand text,
+    platform text,
+    period_from text not null,
+    period_to text not null,
+    generated_at bigint not null,
+    body text not null,
+    created_at bigint not null
+);
+
+create index reports_by_period on reports (period_to, kind);

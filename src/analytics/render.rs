@@ -1,0 +1,369 @@
+//! Reports as text: for a terminal or as Markdown. (JSON is the report's serde form; Slack and
+//! HTML render from the same data in their adapters.)
+
+use std::fmt::Write;
+
+use super::kpi::Kpis;
+use super::report::{KpiBlock, PostLine, Report};
+use crate::domain::RateBase;
+use crate::text::{signed_percent, thousands};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Text,
+    Markdown,
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map(thousands).unwrap_or_else(|| "–".into())
+}
+
+fn rate(v: Option<f64>) -> String {
+    v.map(|r| format!("{:.2}%", r * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn delta(v: Option<f64>) -> String {
+    v.map(signed_percent).unwrap_or_default()
+}
+
+fn base_name(b: Option<RateBase>) -> &'static str {
+    match b {
+        Some(RateBase::Reach) => "reach",
+        Some(RateBase::Impressions) => "impr.",
+        Some(RateBase::Views) => "views",
+        Some(RateBase::Followers) => "followers",
+        None => "mixed",
+    }
+}
+
+/// A table: Markdown pipes, or columns padded for a terminal.
+fn table(out: &mut String, style: Style, header: &[&str], rows: &[Vec<String>]) {
+    match style {
+        Style::Markdown => {
+            let _ = writeln!(out, "| {} |", header.join(" | "));
+            let _ = writeln!(
+                out,
+                "|{}|",
+                header
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| if i == 0 { "---" } else { "---:" })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            );
+            for r in rows {
+                let _ = writeln!(
+                    out,
+                    "| {} |",
+                    r.iter()
+                        .map(|c| c.replace('|', "\\|"))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                );
+            }
+        }
+        Style::Text => {
+            let widths: Vec<usize> = (0..header.len())
+                .map(|i| {
+                    rows.iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([header[i].chars().count()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |cells: Vec<&str>| {
+                cells
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let pad = widths[i].saturating_sub(c.chars().count());
+                        if i == 0 {
+                            format!("{c}{}", " ".repeat(pad))
+                        } else {
+                            format!("{}{c}", " ".repeat(pad))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            };
+            let _ = writeln!(out, "  {}", line(header.to_vec()));
+            for r in rows {
+                let _ = writeln!(out, "  {}", line(r.iter().map(String::as_str).collect()));
+            }
+        }
+    }
+}
+
+fn heading(out: &mut String, style: Style, text: &str) {
+    match style {
+        Style::Markdown => {
+            let _ = writeln!(out, "\n## {text}\n");
+        }
+        Style::Text => {
+            let _ = writeln!(out, "\n{text}\n{}", "-".repeat(text.chars().count()));
+        }
+    }
+}
+
+fn kpi_row(label: String, b: &KpiBlock) -> Vec<String> {
+    let k: &Kpis = &b.current;
+    vec![
+        label,
+        k.posts.to_string(),
+        match k.rate_denominator {
+            Some(d) => format!("{} {}", thousands(d), base_name(k.rate_base)),
+            None => "–".into(),
+        },
+        delta(b.changes.seen),
+        opt(k.engagements),
+        delta(b.changes.engagements),
+        rate(k.engagement_rate),
+        delta(b.changes.engagement_rate),
+        rate(k.click_through_rate),
+        k.follower_growth
+            .map(|g| format!("{}{}", if g >= 0 { "+" } else { "" }, thousands(g)))
+            .unwrap_or_else(|| "–".into()),
+    ]
+}
+
+fn clip(s: &str, n: usize) -> String {
+    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= n {
+        one_line
+    } else {
+        format!("{}…", one_line.chars().take(n - 1).collect::<String>())
+    }
+}
+
+fn post_rows(posts: &[PostLine]) -> Vec<Vec<String>> {
+    posts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            vec![
+                format!("{}. {} @{}", i + 1, p.platform.display_name(), p.account),
+                thousands(p.engagements),
+                format!("{} {}", rate(p.engagement_rate), base_name(p.rate_base)),
+                p.published_at
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+                clip(p.text.as_deref().unwrap_or(&p.post_id), 60),
+            ]
+        })
+        .collect()
+}
+
+/// The whole report.
+pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
+    let mut s = String::new();
+    match style {
+        Style::Markdown => {
+            let _ = writeln!(s, "# {}\n", r.title);
+        }
+        Style::Text => {
+            let _ = writeln!(s, "{}\n{}", r.title, "=".repeat(r.title.chars().count()));
+        }
+    }
+    let p = &r.period;
+    let _ = writeln!(
+        s,
+        "{} to {} ({} day{}) vs {} to {}; days in {}.",
+        p.from,
+        p.to,
+        p.days(),
+        if p.days() == 1 { "" } else { "s" },
+        p.previous_from,
+        p.previous_to,
+        r.timezone
+    );
+    if let Some(d) = r.data_through {
+        let _ = writeln!(
+            s,
+            "The data ends on {d}, so the report covers the last days with data."
+        );
+    }
+    if let Some(sc) = &r.score {
+        let _ = writeln!(s, "\nScore: {}/100 ({})", sc.value, sc.explanation);
+        let parts: Vec<String> = sc
+            .components
+            .iter()
+            .map(|c| format!("{} {:.0}", c.name, c.percentile))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  components (percentile vs own history): {}",
+            parts.join(", ")
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "\nScore: not enough history yet (needs 4 comparable past periods)."
+        );
+    }
+    if !r.summary.is_empty() {
+        heading(&mut s, style, "Summary");
+        for line in &r.summary {
+            let _ = writeln!(s, "- {line}");
+        }
+    }
+    heading(&mut s, style, "KPIs by platform");
+    let mut rows: Vec<Vec<String>> = r
+        .platforms
+        .iter()
+        .map(|b| kpi_row(b.platform.display_name().to_string(), &b.kpis))
+        .collect();
+    rows.push(kpi_row("Total".into(), &r.total));
+    table(
+        &mut s,
+        style,
+        &[
+            "platform",
+            "posts",
+            "audience",
+            "Δ",
+            "engagements",
+            "Δ",
+            "eng. rate",
+            "Δ",
+            "CTR",
+            "followers",
+        ],
+        &rows,
+    );
+    let _ = writeln!(
+        s,
+        "\nEngagements are likes + comments + shares + saves. Engagement rate divides them by reach, else impressions, else views, whichever the platform reports; the total divides by each platform's own base. Reddit reports none of these."
+    );
+    if let Some(k) = r.total.current.engagement_rate_per_post_by_followers {
+        let _ = writeln!(
+            s,
+            "Per post by followers (benchmark definition): {:.3}%.",
+            k * 100.0
+        );
+    }
+    if !r.top_posts.is_empty() {
+        heading(&mut s, style, "Top posts (engagements in the period)");
+        table(
+            &mut s,
+            style,
+            &["post", "engagements", "rate", "published", "text"],
+            &post_rows(&r.top_posts),
+        );
+    }
+    if !r.bottom_posts.is_empty() {
+        heading(
+            &mut s,
+            style,
+            "Lowest engagement rate (posts published in the period)",
+        );
+        table(
+            &mut s,
+            style,
+            &["post", "engagements", "rate", "published", "text"],
+            &post_rows(&r.bottom_posts),
+        );
+    }
+    if let Some(f) = &r.funnel {
+        heading(&mut s, style, "Paid funnel");
+        let money = |c: Option<i64>| {
+            c.map(|c| format!("{currency_symbol}{}", thousands(c / 100)))
+                .unwrap_or_else(|| "–".into())
+        };
+        let cur = &f.current;
+        let _ = writeln!(
+            s,
+            "{} impressions → {} clicks ({}) → {} leads ({}) → {} conversions ({}) → {} revenue",
+            opt(cur.impressions),
+            opt(cur.clicks),
+            rate(f.rates.click_through_rate),
+            opt(cur.leads),
+            rate(f.rates.lead_rate),
+            opt(cur.conversions),
+            rate(f.rates.conversion_rate),
+            money(cur.revenue_cents)
+        );
+        let cost = |v: Option<f64>| {
+            v.map(|x| format!("{currency_symbol}{x:.2}"))
+                .unwrap_or_else(|| "–".into())
+        };
+        let _ = writeln!(
+            s,
+            "Spend {}; cost per lead {} (was {}); cost per acquisition {}; ROAS {}; ROI {}.\n",
+            money(cur.spend_cents),
+            cost(f.rates.cost_per_lead),
+            cost(f.previous_rates.cost_per_lead),
+            cost(f.rates.cost_per_acquisition),
+            f.rates
+                .roas
+                .map(|x| format!("{x:.2}x"))
+                .unwrap_or_else(|| "–".into()),
+            f.rates
+                .roi
+                .map(signed_percent)
+                .unwrap_or_else(|| "–".into())
+        );
+        let rows: Vec<Vec<String>> = f
+            .campaigns
+            .iter()
+            .map(|c| {
+                vec![
+                    c.campaign.clone(),
+                    c.platform.clone(),
+                    money(c.funnel.spend_cents),
+                    opt(c.funnel.leads),
+                    cost(c.rates.cost_per_lead),
+                    opt(c.funnel.conversions),
+                    money(c.funnel.revenue_cents),
+                    c.rates
+                        .roas
+                        .map(|x| format!("{x:.2}x"))
+                        .unwrap_or_else(|| "–".into()),
+                ]
+            })
+            .collect();
+        table(
+            &mut s,
+            style,
+            &[
+                "campaign",
+                "platform",
+                "spend",
+                "leads",
+                "CPL",
+                "conversions",
+                "revenue",
+                "ROAS",
+            ],
+            &rows,
+        );
+    }
+    if r.engagement_trend_7d.is_some() || r.engagement_trend_30d.is_some() {
+        heading(&mut s, style, "Trends");
+        let per_day = |t: Option<f64>| {
+            t.map(|x| format!("{}{:.1}% a day", if x >= 0.0 { "+" } else { "" }, x * 100.0))
+                .unwrap_or_else(|| "–".into())
+        };
+        let _ = writeln!(
+            s,
+            "Daily engagements: {} over the last 7 days, {} over the last 30.",
+            per_day(r.engagement_trend_7d),
+            per_day(r.engagement_trend_30d)
+        );
+    }
+    heading(&mut s, style, "Open alerts");
+    if r.alerts.is_empty() {
+        let _ = writeln!(s, "None.");
+    }
+    for a in &r.alerts {
+        let _ = writeln!(s, "- [{}] {}", a.severity, a.message);
+    }
+    if !r.recommendations.is_empty() {
+        heading(&mut s, style, "Recommendations");
+        for rec in &r.recommendations {
+            let _ = writeln!(s, "- {}\n  Evidence: {}", rec.text, rec.evidence);
+        }
+    }
+    s
+}

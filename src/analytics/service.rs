@@ -1,0 +1,191 @@
+//! Loading what reports and detectors need from the store, building reports, and the analysis
+//! cycle that raises and resolves alerts.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::detect::{self, DetectInput};
+use super::report::{self, history_days, period_end, Period, PeriodKind, Report, ReportInput};
+use crate::config::{DetectorSettings, Settings};
+use crate::domain::Platform;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("no brand {brand:?}; brands: {known}")]
+    UnknownBrand { brand: String, known: String },
+    #[error("no accounts{}: import data with `vibe import` or try `vibe demo`", .0)]
+    NoAccounts(String),
+    #[error("--from {from} is after --to {to}")]
+    BadRange { from: NaiveDate, to: NaiveDate },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a report is asked for.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub kind: PeriodKind,
+    pub brand: Option<String>,
+    pub platform: Option<Platform>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub timezone: chrono_tz::Tz,
+}
+
+/// Builds a report from the store as of `now`.
+pub async fn build_report(
+    store: &Store,
+    settings: &Settings,
+    req: &ReportRequest,
+    now: DateTime<Utc>,
+) -> Result<Report, ReportError> {
+    if let Some(b) = &req.brand {
+        let brands = store.brands().await?;
+        if !brands.contains(b) {
+            return Err(ReportError::UnknownBrand {
+                brand: b.clone(),
+                known: brands.join(", "),
+            });
+        }
+    }
+    let accounts = store
+        .scope_accounts(req.brand.as_deref(), req.platform)
+        .await?;
+    if accounts.is_empty() {
+        let scope = match (&req.brand, req.platform) {
+            (Some(b), Some(p)) => format!(" for {b} on {}", p.display_name()),
+            (Some(b), None) => format!(" for {b}"),
+            (None, Some(p)) => format!(" on {}", p.display_name()),
+            (None, None) => String::new(),
+        };
+        return Err(ReportError::NoAccounts(scope));
+    }
+    let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let today = now.with_timezone(&req.timezone).date_naive();
+    let (period, data_through) = match (req.from, req.to) {
+        (Some(from), Some(to)) => {
+            if from > to {
+                return Err(ReportError::BadRange { from, to });
+            }
+            (Period::range(PeriodKind::Custom, from, to), None)
+        }
+        (from, to) => {
+            let (end, through) = match to {
+                Some(t) => (t, None),
+                None => period_end(today, store.last_data_day(&ids).await?),
+            };
+            let p = match from {
+                Some(f) if f <= end => Period::range(PeriodKind::Custom, f, end),
+                _ => Period::ending(req.kind, end),
+            };
+            (p, through)
+        }
+    };
+    let load_from = period.previous_from - Days::new(history_days(&period)).min(Days::new(400));
+    let load_from = load_from.min(period.to - Days::new(detect::HISTORY_DAYS));
+    let days = store.account_days(&ids, load_from, period.to).await?;
+    let posts_from = period.from.min(period.to - Days::new(29));
+    let posts = store.post_series(&ids, posts_from, period.to).await?;
+    let funnel = store
+        .funnel_rows(
+            &ids,
+            req.brand.as_deref(),
+            req.platform,
+            load_from,
+            period.to,
+        )
+        .await?;
+    let alerts = store
+        .open_alerts(now.timestamp())
+        .await?
+        .into_iter()
+        .filter(|a| match a.account_id {
+            Some(id) => ids.contains(&id),
+            // Campaign alerts belong to every report that shows the funnel.
+            None => a.kind == "high_cost_per_lead",
+        })
+        .collect();
+    let scope = match (&req.brand, req.platform) {
+        (Some(b), Some(p)) => format!("{b} on {}", p.display_name()),
+        (Some(b), None) => b.clone(),
+        (None, Some(p)) => format!("All accounts on {}", p.display_name()),
+        (None, None) => "All accounts".to_string(),
+    };
+    let kind_word = match period.kind {
+        PeriodKind::Daily => "Daily",
+        PeriodKind::Weekly => "Weekly",
+        PeriodKind::Monthly => "Monthly",
+        PeriodKind::Custom => "Custom",
+    };
+    Ok(report::build(ReportInput {
+        title: format!("{kind_word} report: {scope}"),
+        period,
+        brand: req.brand.clone(),
+        platform: req.platform,
+        timezone: req.timezone.name().to_string(),
+        currency: settings.report.currency.code().to_string(),
+        now,
+        data_through,
+        accounts: &accounts,
+        days: &days,
+        posts: &posts,
+        funnel: &funnel,
+        alerts,
+        detectors: &settings.detectors,
+    }))
+}
+
+/// What one analysis cycle did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AnalysisReport {
+    pub through: Option<NaiveDate>,
+    pub detected: usize,
+    pub opened: Vec<i64>,
+    pub resolved: u64,
+}
+
+/// Runs the detectors over every account through the last full day with data and stores the
+/// alerts: a condition already open is not raised again; an open alert whose condition is gone
+/// is resolved.
+pub async fn analyse(
+    store: &Store,
+    detectors: &DetectorSettings,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<AnalysisReport, ReportError> {
+    let accounts = store.scope_accounts(None, None).await?;
+    let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let today = now.with_timezone(&tz).date_naive();
+    let (end, _) = period_end(today, store.last_data_day(&ids).await?);
+    if accounts.is_empty() {
+        return Ok(AnalysisReport::default());
+    }
+    let from = end - Days::new(detect::HISTORY_DAYS);
+    let days = store.account_days(&ids, from, end).await?;
+    let posts = store.post_series(&ids, end - Days::new(29), end).await?;
+    let funnel = store.funnel_rows(&ids, None, None, from, end).await?;
+    let found = detect::detect(&DetectInput {
+        accounts: &accounts,
+        days: &days,
+        posts: &posts,
+        funnel: &funnel,
+        end,
+        settings: detectors,
+    });
+    let mut out = AnalysisReport {
+        through: Some(end),
+        detected: found.len(),
+        ..Default::default()
+    };
+    for d in &found {
+        if let Some(id) = store.raise_alert(&d.alert, now.timestamp()).await? {
+            out.opened.push(id);
+        }
+    }
+    let keep: Vec<String> = found.iter().map(|d| d.alert.dedupe_key.clone()).collect();
+    out.resolved = store
+        .resolve_alerts_except(&detect::KINDS, &keep, now.timestamp())
+        .await?;
+    Ok(out)
+}

@@ -1,0 +1,151 @@
+//! `vibe report`, `vibe alerts` and `vibe analyze`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{NaiveDate, Utc};
+
+use super::{OutputFormat, ReportFormat};
+use crate::analytics::render::{render, Style};
+use crate::analytics::report::PeriodKind;
+use crate::analytics::service::{self, ReportError, ReportRequest};
+use crate::config::Settings;
+use crate::domain::Platform;
+use crate::store::Store;
+
+pub struct ReportArgs {
+    pub period: Option<PeriodKind>,
+    pub platform: Option<Platform>,
+    pub brand: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub tz: Option<String>,
+    pub format: ReportFormat,
+    pub output: Option<PathBuf>,
+}
+
+fn time_zone(settings: &Settings, tz: Option<&str>) -> Result<chrono_tz::Tz, String> {
+    match tz {
+        None => Ok(settings.report.timezone.0),
+        Some(t) => t.parse().map_err(|_| {
+            format!("{t:?} is not an IANA time zone like Europe/Paris or America/New_York")
+        }),
+    }
+}
+
+pub async fn report(store: &Store, settings: &Settings, a: ReportArgs) -> anyhow::Result<ExitCode> {
+    let tz = match time_zone(settings, a.tz.as_deref()) {
+        Ok(t) => t,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let req = ReportRequest {
+        kind: a.period.unwrap_or(PeriodKind::Weekly),
+        brand: a.brand,
+        platform: a.platform,
+        from: a.from,
+        to: a.to,
+        timezone: tz,
+    };
+    let r = match service::build_report(store, settings, &req, Utc::now()).await {
+        Ok(r) => r,
+        Err(ReportError::Store(e)) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    store.save_report(&r).await?;
+    let symbol = settings.report.currency.symbol();
+    let body = match a.format {
+        ReportFormat::Text => render(&r, Style::Text, symbol),
+        ReportFormat::Markdown => render(&r, Style::Markdown, symbol),
+        ReportFormat::Json => serde_json::to_string_pretty(&r)? + "\n",
+    };
+    match a.output {
+        Some(path) => {
+            std::fs::write(&path, body)
+                .map_err(|e| anyhow::anyhow!("can't write {}: {e}", path.display()))?;
+            println!("Wrote {}", path.display());
+        }
+        None => print!("{body}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn alerts(store: &Store, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let open = store.open_alerts(Utc::now().timestamp()).await?;
+    if format == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&open)?);
+    } else if open.is_empty() {
+        println!("No open alerts. `vibe analyze` runs the detectors.");
+    } else {
+        for a in &open {
+            let when = chrono::DateTime::from_timestamp(a.opened_at, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            println!(
+                "#{:<4} {:<8} {:<18} {when}\n      {}",
+                a.id, a.severity, a.kind, a.message
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn analyze(store: &Store, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    let tz = settings.report.timezone.0;
+    let detected = match service::analyse(store, &settings.detectors, now, tz).await {
+        Ok(d) => d,
+        Err(ReportError::Store(e)) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let tests = crate::experiments::check(store, now).await?;
+    println!(
+        "Detectors: {} condition(s) through {}, {} new alert(s), {} resolved.",
+        detected.detected,
+        detected
+            .through
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "-".into()),
+        detected.opened.len(),
+        detected.resolved
+    );
+    println!(
+        "A/B tests: started {}, analysed {}, concluded {}.",
+        tests.started.len(),
+        tests.analysed.len(),
+        tests.concluded.len()
+    );
+    let req = ReportRequest {
+        kind: PeriodKind::Weekly,
+        brand: None,
+        platform: None,
+        from: None,
+        to: None,
+        timezone: tz,
+    };
+    match service::build_report(store, settings, &req, now).await {
+        Ok(r) => {
+            let id = store.save_report(&r).await?;
+            println!(
+                "Weekly report #{id} ({} to {}): score {}; {} open alert(s), {} recommendation(s). Show it with: vibe report weekly",
+                r.period.from,
+                r.period.to,
+                r.score.as_ref().map(|s| format!("{}/100", s.value)).unwrap_or_else(|| "n/a".into()),
+                r.alerts.len(),
+                r.recommendations.len()
+            );
+        }
+        Err(ReportError::NoAccounts(_)) => println!("No accounts yet: no report."),
+        Err(ReportError::Store(e)) => return Err(e.into()),
+        Err(e) => eprintln!("error: {e}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
