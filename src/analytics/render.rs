@@ -184,7 +184,7 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
             "The data ends on {d}, so the report covers the last days with data."
         );
     }
-    if let Some(sc) = &r.score {
+    if let Some(sc) = &r.score_detail {
         let _ = writeln!(s, "\nScore: {}/100 ({})", sc.value, sc.explanation);
         let parts: Vec<String> = sc
             .components

@@ -186,8 +186,10 @@ pub struct Report {
     pub generated_at: DateTime<Utc>,
     /// The last day the store has data for, when it is before the period's natural end.
     pub data_through: Option<NaiveDate>,
-    /// The 0–100 performance score, with its components.
-    pub score: Option<Score>,
+    /// The overall 0–100 performance score (None until there is enough history).
+    pub score: Option<u8>,
+    /// Its components and the sentence explaining it.
+    pub score_detail: Option<Score>,
     pub summary: Vec<String>,
     pub total: KpiBlock,
     pub platforms: Vec<PlatformBlock>,
@@ -411,7 +413,8 @@ pub fn build(input: ReportInput<'_>) -> Report {
         currency: input.currency,
         generated_at: input.now,
         data_through: input.data_through,
-        score,
+        score: score.as_ref().map(|s| s.value),
+        score_detail: score,
         summary,
         total,
         platforms,

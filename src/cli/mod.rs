@@ -13,7 +13,6 @@ use clap::{Parser, Subcommand};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::analytics::report::PeriodKind;
-use crate::domain::Platform;
 
 use crate::config::{Config, Settings};
 use crate::demo::{self, DemoPlan};
@@ -83,14 +82,12 @@ pub enum Command {
     /// A performance report: score, KPIs by platform with changes, top posts, funnel, alerts and
     /// recommendations, for the last full day, 7 days or 30 days (or --from/--to).
     Report {
-        /// daily, weekly or monthly.
-        #[arg(value_name = "PERIOD")]
-        period: Option<PeriodKind>,
-        /// Only this platform: x, instagram, tiktok, linkedin, reddit or facebook.
-        #[arg(value_name = "PLATFORM")]
-        platform: Option<Platform>,
-        /// Same as the PERIOD argument.
-        #[arg(long = "period", conflicts_with = "period", value_name = "PERIOD")]
+        /// daily, weekly or monthly, and/or a platform (x, instagram, tiktok, linkedin, reddit,
+        /// facebook), in either order: `report weekly instagram`.
+        #[arg(num_args = 0..=2, value_name = "PERIOD|PLATFORM")]
+        words: Vec<String>,
+        /// The period, as an option.
+        #[arg(long = "period", value_name = "PERIOD")]
         period_flag: Option<PeriodKind>,
         /// Only this brand's accounts.
         #[arg(long)]
@@ -387,8 +384,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report {
-            period,
-            platform,
+            words,
             period_flag,
             brand,
             from,
@@ -397,22 +393,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             format,
             output,
         } => {
+            let (period, platform) = match analysis::period_and_platform(&words, period_flag) {
+                Ok(p) => p,
+                Err(m) => {
+                    eprintln!("error: {m}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
             let store = open_store(settings).await?;
-            let code = analysis::report(
-                &store,
-                settings,
-                analysis::ReportArgs {
-                    period: period.or(period_flag),
-                    platform,
-                    brand,
-                    from,
-                    to,
-                    tz,
-                    format,
-                    output,
-                },
-            )
-            .await;
+            let args = analysis::ReportArgs {
+                period,
+                platform,
+                brand,
+                from,
+                to,
+                tz,
+                format,
+                output,
+            };
+            let code = analysis::report(&store, settings, args).await;
             store.close().await;
             code
         }

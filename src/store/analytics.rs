@@ -316,12 +316,13 @@ pub struct NewAlert {
 }
 
 impl Store {
-    /// Opens an alert unless one with the same dedupe key is open or snoozed. Returns its id when
-    /// a new one was opened.
+    /// Opens an alert unless one with the same dedupe key is open, acknowledged or snoozed (the
+    /// condition is known until it is resolved). Returns its id when a new one was opened.
     pub async fn raise_alert(&self, a: &NewAlert, now: i64) -> Result<Option<i64>> {
         let mut tx = self.pool.begin().await?;
         let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM alerts WHERE dedupe_key = $1 AND (status = 'open' OR (status = 'snoozed' AND snoozed_until > $2))",
+            "SELECT id FROM alerts WHERE dedupe_key = $1 \
+             AND (status IN ('open', 'acknowledged') OR (status = 'snoozed' AND snoozed_until > $2))",
         )
         .bind(a.dedupe_key.as_str())
         .bind(now)
@@ -409,25 +410,34 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Resolves open alerts of `kinds` whose dedupe key the latest detection didn't raise again.
+    /// Resolves alerts of `kinds` not yet resolved whose condition the latest detection didn't
+    /// find again.
     pub async fn resolve_alerts_except(
         &self,
         kinds: &[&str],
         keep: &[String],
         now: i64,
     ) -> Result<u64> {
-        let open = self.open_alerts(now).await?;
+        let rows =
+            sqlx::query("SELECT id, kind, dedupe_key FROM alerts WHERE status <> 'resolved'")
+                .fetch_all(&self.pool)
+                .await?;
         let mut n = 0;
-        for a in open
-            .iter()
-            .filter(|a| kinds.contains(&a.kind.as_str()) && !keep.contains(&a.dedupe_key))
-        {
-            if self
-                .decide_alert(a.id, "resolved", "detector", None, now)
-                .await?
-            {
-                n += 1;
+        for r in rows {
+            let (id, kind, key): (i64, String, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            if !kinds.contains(&kind.as_str()) || keep.contains(&key) {
+                continue;
             }
+            n += sqlx::query(
+                "UPDATE alerts SET status = 'resolved', decided_by = 'detector', updated_at = $1 \
+                 WHERE id = $2 AND status <> 'resolved'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         }
         Ok(n)
     }

@@ -1,0 +1,246 @@
+//! Reports and alerts on the configured backend, checked against numbers computed by hand from
+//! the Facebook data set and against the demo's planted events.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use vibe::analytics::report::PeriodKind;
+use vibe::analytics::service::{self, ReportRequest};
+use vibe::config::Config;
+use vibe::import::{import_file, ImportOptions};
+use vibe::store::NewAlert;
+
+use crate::helpers::{facebook_csv, stderr, stdout, TestDb};
+
+fn settings() -> vibe::config::Settings {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    Config::load_from(Some(&empty), &Default::default())
+        .unwrap()
+        .settings
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// December 2014 of the Facebook export, as a spreadsheet sums the rows with Post Month 12.
+#[tokio::test]
+async fn facebook_kpis_match_the_spreadsheet() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    import_file(&store, &facebook_csv(), &ImportOptions::default())
+        .await
+        .unwrap();
+    let req = ReportRequest {
+        kind: PeriodKind::Monthly,
+        brand: None,
+        platform: None,
+        from: Some(day(2014, 12, 1)),
+        to: Some(day(2014, 12, 31)),
+        timezone: chrono_tz::UTC,
+    };
+    let r = service::build_report(&store, &settings(), &req, Utc::now())
+        .await
+        .unwrap();
+    let k = &r.total.current;
+    assert_eq!(k.posts, 50);
+    assert_eq!(k.reach, Some(488_288));
+    assert_eq!(k.impressions, Some(887_525));
+    assert_eq!(
+        (k.likes, k.comments, k.shares),
+        (Some(8_609), Some(313), Some(1_145))
+    );
+    assert_eq!(k.engagements, Some(10_067));
+    assert_eq!(k.clicks, Some(58_192));
+    assert_eq!(
+        k.saves, None,
+        "Facebook's export has no saves: unknown, not zero"
+    );
+    assert!((k.engagement_rate.unwrap() - 10_067.0 / 488_288.0).abs() < 1e-12);
+    // The best post of December: 1,777 interactions (58 comments, 1,572 likes, 147 shares).
+    assert_eq!(r.top_posts[0].engagements, 1_777);
+    assert_eq!(r.platforms.len(), 1);
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn rolling_reports_end_at_the_last_day_with_data() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    import_file(&store, &facebook_csv(), &ImportOptions::default())
+        .await
+        .unwrap();
+    let req = ReportRequest {
+        kind: PeriodKind::Weekly,
+        brand: None,
+        platform: None,
+        from: None,
+        to: None,
+        timezone: chrono_tz::UTC,
+    };
+    let r = service::build_report(
+        &store,
+        &settings(),
+        &req,
+        Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.period.to, day(2014, 12, 31));
+    assert_eq!(r.period.from, day(2014, 12, 25));
+    assert_eq!(r.data_through, Some(day(2014, 12, 31)));
+    let missing = ReportRequest {
+        brand: Some("Nope".into()),
+        ..req
+    };
+    let err = service::build_report(&store, &settings(), &missing, Utc::now())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no brand \"Nope\""), "{err}");
+    store.close().await;
+    db.cleanup().await;
+}
+
+fn alert(key: &str) -> NewAlert {
+    NewAlert {
+        kind: "performance_drop".into(),
+        severity: "warning".into(),
+        subject: "X @acme".into(),
+        account_id: None,
+        dedupe_key: key.into(),
+        message: "reach fell".into(),
+        evidence: "{}".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_same_condition_raises_one_alert_until_resolved() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let now = Utc::now().timestamp();
+    let first = store.raise_alert(&alert("drop:1"), now).await.unwrap();
+    assert!(first.is_some());
+    assert_eq!(
+        store.raise_alert(&alert("drop:1"), now + 60).await.unwrap(),
+        None,
+        "open: no second alert"
+    );
+    assert!(store
+        .decide_alert(first.unwrap(), "acknowledged", "U123", None, now)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .decide_alert(first.unwrap(), "acknowledged", "U123", None, now)
+            .await
+            .unwrap(),
+        "a second click changes nothing"
+    );
+    assert_eq!(
+        store
+            .raise_alert(&alert("drop:1"), now + 120)
+            .await
+            .unwrap(),
+        None,
+        "acknowledged: still known"
+    );
+    assert_eq!(
+        store
+            .resolve_alerts_except(&["performance_drop"], &[], now + 180)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .raise_alert(&alert("drop:1"), now + 240)
+            .await
+            .unwrap()
+            .is_some(),
+        "back after it cleared"
+    );
+    let snoozed = store
+        .raise_alert(&alert("drop:2"), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .decide_alert(snoozed, "snoozed", "U1", Some(now + 3600), now)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.raise_alert(&alert("drop:2"), now + 60).await.unwrap(),
+        None,
+        "snoozed"
+    );
+    assert!(
+        store
+            .open_alerts(now + 7200)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.id == snoozed),
+        "the snooze ran out"
+    );
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn demo_analysis_finds_the_planted_drop_and_viral_posts_once() {
+    let db = TestDb::new().await;
+    assert!(db.vibe(&["demo", "--days", "60"], &[]).status.success());
+    let first = db.vibe(&["analyze"], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let again = db.vibe(&["analyze"], &[]);
+    assert!(
+        stdout(&again).contains(", 0 new alert(s)"),
+        "{}",
+        stdout(&again)
+    );
+    let alerts = db.vibe(&["alerts", "--format", "json"], &[]);
+    let list: serde_json::Value = serde_json::from_str(&stdout(&alerts)).unwrap();
+    let kinds: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["subject"].as_str().unwrap()))
+        .collect();
+    assert!(
+        kinds.contains(&("performance_drop", "Instagram @lumen.skincare")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().filter(|(k, _)| *k == "viral_post").count() >= 2,
+        "{kinds:?}"
+    );
+    let report = db.vibe(&["report", "weekly", "--format", "json"], &[]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&report)).unwrap();
+    let score = r["score"].as_u64().expect("a 0-100 score at the top level");
+    assert!(score <= 100);
+    assert_eq!(r["platforms"].as_array().unwrap().len(), 5);
+    let md = db.vibe(
+        &[
+            "report",
+            "--period",
+            "monthly",
+            "instagram",
+            "--brand",
+            "Lumen Skincare",
+            "--format",
+            "markdown",
+        ],
+        &[],
+    );
+    let text = stdout(&md);
+    assert!(
+        text.starts_with("# Monthly report: Lumen Skincare on Instagram"),
+        "{text}"
+    );
+    assert!(text.contains("| Instagram |"), "{text}");
+    let bad = db.vibe(&["report", "yearly"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    db.cleanup().await;
+}
