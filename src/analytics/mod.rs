@@ -2,8 +2,10 @@
 //! raise alerts, and reports as data.
 
 pub mod detect;
+pub mod forecast;
 pub mod kpi;
 pub mod render;
 pub mod report;
 pub mod score;
+pub mod sentiment;
 pub mod service;

@@ -352,6 +352,80 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
             per_day(r.engagement_trend_30d)
         );
     }
+    heading(&mut s, style, "Forecasts");
+    let fc = |f: &crate::analytics::forecast::Forecast| match f {
+        crate::analytics::forecast::Forecast::Ready { .. } => None,
+        crate::analytics::forecast::Forecast::TooLittleHistory { have, need } => Some(format!(
+            "too little history to forecast ({have} days, needs {need})"
+        )),
+        crate::analytics::forecast::Forecast::Failed { reason } => {
+            Some(format!("no forecast: {reason}"))
+        }
+    };
+    match (
+        r.forecasts.followers.at_horizon(),
+        fc(&r.forecasts.followers),
+    ) {
+        (Some((p, lo, hi)), _) => {
+            let _ = writeln!(
+                s,
+                "- Followers in 30 days: {} (80% interval {} to {}).",
+                thousands(p.round() as i64),
+                thousands(lo.round() as i64),
+                thousands(hi.round() as i64)
+            );
+        }
+        (None, Some(why)) => {
+            let _ = writeln!(s, "- Followers: {why}.");
+        }
+        _ => {}
+    }
+    match (
+        r.forecasts.engagements.total(7),
+        r.forecasts.engagements.total(30),
+        fc(&r.forecasts.engagements),
+    ) {
+        (Some((p7, l7, h7)), Some((p30, _, _)), _) => {
+            let _ = writeln!(
+                s,
+                "- Engagements in the next 7 days: {} (daily 80% bounds add up to {} to {}); next 30 days: {}.",
+                thousands(p7.round() as i64),
+                thousands(l7.max(0.0).round() as i64),
+                thousands(h7.round() as i64),
+                thousands(p30.round() as i64)
+            );
+        }
+        (_, _, Some(why)) => {
+            let _ = writeln!(s, "- Engagements: {why}.");
+        }
+        _ => {}
+    }
+    if !r.sentiment.is_empty() {
+        heading(&mut s, style, "Sentiment of post text (VADER)");
+        let rows: Vec<Vec<String>> = r
+            .sentiment
+            .iter()
+            .map(|(p, x)| {
+                vec![
+                    p.map(|p| p.display_name().to_string())
+                        .unwrap_or_else(|| "All".into()),
+                    x.posts.to_string(),
+                    format!("{:+.2}", x.mean_compound),
+                    x.positive.to_string(),
+                    x.neutral.to_string(),
+                    x.negative.to_string(),
+                ]
+            })
+            .collect();
+        table(
+            &mut s,
+            style,
+            &[
+                "platform", "posts", "mean", "positive", "neutral", "negative",
+            ],
+            &rows,
+        );
+    }
     heading(&mut s, style, "Open alerts");
     if r.alerts.is_empty() {
         let _ = writeln!(s, "None.");

@@ -8,11 +8,13 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::detect::{self, Detection};
+use super::forecast::{forecast, Forecast};
 use super::kpi::{
     self, change, combine, funnel_total, kpis, relative_trend, DayRow, Funnel, FunnelRates,
     FunnelRow, Kpis,
 };
 use super::score::{score, Score};
+use super::sentiment::{sentiment, Sentiment};
 use crate::config::DetectorSettings;
 use crate::domain::rollup::daily_deltas;
 use crate::domain::{Platform, RateBase};
@@ -203,6 +205,45 @@ pub struct Report {
     pub daily_engagements: Vec<(NaiveDate, i64)>,
     pub alerts: Vec<StoredAlert>,
     pub recommendations: Vec<Recommendation>,
+    /// Followers 30 days ahead and daily engagements 7 and 30 days ahead (80% intervals).
+    pub forecasts: Forecasts,
+    /// Sentiment of the text of posts published in the period, by platform and overall.
+    pub sentiment: Vec<(Option<Platform>, Sentiment)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Forecasts {
+    pub followers: Forecast,
+    pub engagements: Forecast,
+}
+
+/// Daily series for forecasting: followers (last known per account, carried forward, summed)
+/// and engagements, from the first day with data to `to`.
+fn daily_series(days: &[DayRow], to: NaiveDate) -> (Vec<f64>, Vec<f64>) {
+    let Some(first) = days.iter().map(|r| r.day).min() else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut accounts: Vec<i64> = days.iter().map(|r| r.account).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let mut last: BTreeMap<i64, i64> = BTreeMap::new();
+    let (mut followers, mut engagements) = (Vec::new(), Vec::new());
+    let mut day = first;
+    while day <= to {
+        let mut e = 0;
+        for r in days.iter().filter(|r| r.day == day) {
+            if let Some(f) = r.followers {
+                last.insert(r.account, f);
+            }
+            e += kpi::engagements(&r.counters).unwrap_or(0);
+        }
+        if last.len() == accounts.len() {
+            followers.push(last.values().sum::<i64>() as f64);
+        }
+        engagements.push(e as f64);
+        day = day.succ_opt().unwrap_or(to + Days::new(1));
+    }
+    (followers, engagements)
 }
 
 /// What the report is built from, loaded by the caller.
@@ -403,6 +444,37 @@ pub fn build(input: ReportInput<'_>) -> Report {
         settings: input.detectors,
     });
     let recommendations = recommend(&platforms, &lines, funnel.as_ref(), &detection, &input);
+    let (followers_series, engagement_series) = daily_series(input.days, p.to);
+    let forecasts = Forecasts {
+        followers: forecast(&followers_series, 30, 0.8),
+        engagements: forecast(&engagement_series, 30, 0.8),
+    };
+    let in_period = |post: &PostSeries| {
+        post.published_at
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .is_some_and(|t| t.date_naive() >= p.from && t.date_naive() <= p.to)
+    };
+    let texts_of = |ids: &[i64]| -> Vec<&str> {
+        input
+            .posts
+            .iter()
+            .filter(|post| ids.contains(&post.account) && in_period(post))
+            .filter_map(|post| post.text.as_deref())
+            .collect()
+    };
+    let mut sentiments: Vec<(Option<Platform>, Sentiment)> = by_platform
+        .iter()
+        .map(|(platform, accts)| {
+            let ids: Vec<i64> = accts.iter().map(|a| a.id).collect();
+            (Some(*platform), sentiment(texts_of(&ids)))
+        })
+        .filter(|(_, s)| s.posts > 0)
+        .collect();
+    let all_ids: Vec<i64> = input.accounts.iter().map(|a| a.id).collect();
+    let overall = sentiment(texts_of(&all_ids));
+    if overall.posts > 0 {
+        sentiments.push((None, overall));
+    }
     let summary = summarise(&total, &platforms, score.as_ref(), &input.alerts);
     Report {
         title: input.title,
@@ -426,6 +498,8 @@ pub fn build(input: ReportInput<'_>) -> Report {
         daily_engagements: daily,
         alerts: input.alerts,
         recommendations,
+        forecasts,
+        sentiment: sentiments,
     }
 }
 
