@@ -1,6 +1,7 @@
 //! The analytics engine: KPIs from daily rollups, the performance score, the detectors that
 //! raise alerts, and reports as data.
 
+pub mod charts;
 pub mod detect;
 pub mod forecast;
 pub mod kpi;

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::kpi::Kpis;
 use super::report::{KpiBlock, PostLine, Report};
+use crate::analytics::forecast::Forecast;
 use crate::domain::RateBase;
 use crate::text::{signed_percent, thousands};
 
@@ -12,6 +13,51 @@ use crate::text::{signed_percent, thousands};
 pub enum Style {
     Text,
     Markdown,
+    /// The body of a self-contained HTML page (see [`html_page`]).
+    Html,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A paragraph.
+fn para(out: &mut String, style: Style, text: &str) {
+    match style {
+        Style::Html => {
+            let _ = writeln!(out, "<p>{}</p>", esc(text));
+        }
+        _ => {
+            let _ = writeln!(out, "{text}");
+        }
+    }
+}
+
+/// A list item; consecutive items form a list.
+fn bullet(out: &mut String, style: Style, text: &str) {
+    match style {
+        Style::Html => {
+            let _ = writeln!(out, "<li>{}</li>", esc(text).replace('\n', "<br>"));
+        }
+        _ => {
+            let _ = writeln!(out, "- {}", text.replace('\n', "\n  "));
+        }
+    }
+}
+
+fn list_start(out: &mut String, style: Style) {
+    if style == Style::Html {
+        out.push_str("<ul>\n");
+    }
+}
+
+fn list_end(out: &mut String, style: Style) {
+    if style == Style::Html {
+        out.push_str("</ul>\n");
+    }
 }
 
 fn opt(v: Option<i64>) -> String {
@@ -40,6 +86,21 @@ fn base_name(b: Option<RateBase>) -> &'static str {
 /// A table: Markdown pipes, or columns padded for a terminal.
 fn table(out: &mut String, style: Style, header: &[&str], rows: &[Vec<String>]) {
     match style {
+        Style::Html => {
+            out.push_str("<table><thead><tr>");
+            for h in header {
+                let _ = write!(out, "<th>{}</th>", esc(h));
+            }
+            out.push_str("</tr></thead><tbody>\n");
+            for r in rows {
+                out.push_str("<tr>");
+                for c in r {
+                    let _ = write!(out, "<td>{}</td>", esc(c));
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</tbody></table>\n");
+        }
         Style::Markdown => {
             let _ = writeln!(out, "| {} |", header.join(" | "));
             let _ = writeln!(
@@ -98,6 +159,9 @@ fn table(out: &mut String, style: Style, header: &[&str], rows: &[Vec<String>]) 
 
 fn heading(out: &mut String, style: Style, text: &str) {
     match style {
+        Style::Html => {
+            let _ = writeln!(out, "<h2>{}</h2>", esc(text));
+        }
         Style::Markdown => {
             let _ = writeln!(out, "\n## {text}\n");
         }
@@ -159,6 +223,9 @@ fn post_rows(posts: &[PostLine]) -> Vec<Vec<String>> {
 pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
     let mut s = String::new();
     match style {
+        Style::Html => {
+            let _ = writeln!(s, "<h1>{}</h1>", esc(&r.title));
+        }
         Style::Markdown => {
             let _ = writeln!(s, "# {}\n", r.title);
         }
@@ -167,46 +234,61 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
         }
     }
     let p = &r.period;
-    let _ = writeln!(
-        s,
-        "{} to {} ({} day{}) vs {} to {}; days in {}.",
-        p.from,
-        p.to,
-        p.days(),
-        if p.days() == 1 { "" } else { "s" },
-        p.previous_from,
-        p.previous_to,
-        r.timezone
+    para(
+        &mut s,
+        style,
+        &format!(
+            "{} to {} ({} day{}) vs {} to {}; days in {}.",
+            p.from,
+            p.to,
+            p.days(),
+            if p.days() == 1 { "" } else { "s" },
+            p.previous_from,
+            p.previous_to,
+            r.timezone
+        ),
     );
     if let Some(d) = r.data_through {
-        let _ = writeln!(
-            s,
-            "The data ends on {d}, so the report covers the last days with data."
+        para(
+            &mut s,
+            style,
+            &format!("The data ends on {d}, so the report covers the last days with data."),
         );
     }
-    if let Some(sc) = &r.score_detail {
-        let _ = writeln!(s, "\nScore: {}/100 ({})", sc.value, sc.explanation);
-        let parts: Vec<String> = sc
-            .components
-            .iter()
-            .map(|c| format!("{} {:.0}", c.name, c.percentile))
-            .collect();
-        let _ = writeln!(
-            s,
-            "  components (percentile vs own history): {}",
-            parts.join(", ")
-        );
-    } else {
-        let _ = writeln!(
-            s,
-            "\nScore: not enough history yet (needs 4 comparable past periods)."
-        );
+    match &r.score_detail {
+        Some(sc) => {
+            let parts: Vec<String> = sc
+                .components
+                .iter()
+                .map(|c| format!("{} {:.0}", c.name, c.percentile))
+                .collect();
+            para(
+                &mut s,
+                style,
+                &format!("Score: {}/100 ({})", sc.value, sc.explanation),
+            );
+            para(
+                &mut s,
+                style,
+                &format!(
+                    "Components (percentile vs own history): {}.",
+                    parts.join(", ")
+                ),
+            );
+        }
+        None => para(
+            &mut s,
+            style,
+            "Score: not enough history yet (needs 4 comparable past periods).",
+        ),
     }
     if !r.summary.is_empty() {
         heading(&mut s, style, "Summary");
+        list_start(&mut s, style);
         for line in &r.summary {
-            let _ = writeln!(s, "- {line}");
+            bullet(&mut s, style, line);
         }
+        list_end(&mut s, style);
     }
     heading(&mut s, style, "KPIs by platform");
     let mut rows: Vec<Vec<String>> = r
@@ -232,15 +314,19 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
         ],
         &rows,
     );
-    let _ = writeln!(
-        s,
-        "\nEngagements are likes + comments + shares + saves. Engagement rate divides them by reach, else impressions, else views, whichever the platform reports; the total divides by each platform's own base. Reddit reports none of these."
+    para(
+        &mut s,
+        style,
+        "Engagements are likes + comments + shares + saves. Engagement rate divides them by reach, else impressions, else views, whichever the platform reports; the total divides by each platform's own base. Reddit reports none of these.",
     );
     if let Some(k) = r.total.current.engagement_rate_per_post_by_followers {
-        let _ = writeln!(
-            s,
-            "Per post by followers (benchmark definition): {:.3}%.",
-            k * 100.0
+        para(
+            &mut s,
+            style,
+            &format!(
+                "Per post by followers (benchmark definition): {:.3}%.",
+                k * 100.0
+            ),
         );
     }
     if !r.top_posts.is_empty() {
@@ -271,38 +357,44 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
             c.map(|c| format!("{currency_symbol}{}", thousands(c / 100)))
                 .unwrap_or_else(|| "–".into())
         };
-        let cur = &f.current;
-        let _ = writeln!(
-            s,
-            "{} impressions → {} clicks ({}) → {} leads ({}) → {} conversions ({}) → {} revenue",
-            opt(cur.impressions),
-            opt(cur.clicks),
-            rate(f.rates.click_through_rate),
-            opt(cur.leads),
-            rate(f.rates.lead_rate),
-            opt(cur.conversions),
-            rate(f.rates.conversion_rate),
-            money(cur.revenue_cents)
-        );
         let cost = |v: Option<f64>| {
             v.map(|x| format!("{currency_symbol}{x:.2}"))
                 .unwrap_or_else(|| "–".into())
         };
-        let _ = writeln!(
-            s,
-            "Spend {}; cost per lead {} (was {}); cost per acquisition {}; ROAS {}; ROI {}.\n",
-            money(cur.spend_cents),
-            cost(f.rates.cost_per_lead),
-            cost(f.previous_rates.cost_per_lead),
-            cost(f.rates.cost_per_acquisition),
-            f.rates
-                .roas
-                .map(|x| format!("{x:.2}x"))
-                .unwrap_or_else(|| "–".into()),
-            f.rates
-                .roi
-                .map(signed_percent)
-                .unwrap_or_else(|| "–".into())
+        let cur = &f.current;
+        para(
+            &mut s,
+            style,
+            &format!(
+                "{} impressions → {} clicks ({}) → {} leads ({}) → {} conversions ({}) → {} revenue",
+                opt(cur.impressions),
+                opt(cur.clicks),
+                rate(f.rates.click_through_rate),
+                opt(cur.leads),
+                rate(f.rates.lead_rate),
+                opt(cur.conversions),
+                rate(f.rates.conversion_rate),
+                money(cur.revenue_cents)
+            ),
+        );
+        para(
+            &mut s,
+            style,
+            &format!(
+                "Spend {}; cost per lead {} (was {}); cost per acquisition {}; ROAS {}; ROI {}.",
+                money(cur.spend_cents),
+                cost(f.rates.cost_per_lead),
+                cost(f.previous_rates.cost_per_lead),
+                cost(f.rates.cost_per_acquisition),
+                f.rates
+                    .roas
+                    .map(|x| format!("{x:.2}x"))
+                    .unwrap_or_else(|| "–".into()),
+                f.rates
+                    .roi
+                    .map(signed_percent)
+                    .unwrap_or_else(|| "–".into())
+            ),
         );
         let rows: Vec<Vec<String>> = f
             .campaigns
@@ -345,61 +437,58 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
             t.map(|x| format!("{}{:.1}% a day", if x >= 0.0 { "+" } else { "" }, x * 100.0))
                 .unwrap_or_else(|| "–".into())
         };
-        let _ = writeln!(
-            s,
-            "Daily engagements: {} over the last 7 days, {} over the last 30.",
-            per_day(r.engagement_trend_7d),
-            per_day(r.engagement_trend_30d)
+        para(
+            &mut s,
+            style,
+            &format!(
+                "Daily engagements: {} over the last 7 days, {} over the last 30.",
+                per_day(r.engagement_trend_7d),
+                per_day(r.engagement_trend_30d)
+            ),
         );
     }
     heading(&mut s, style, "Forecasts");
-    let fc = |f: &crate::analytics::forecast::Forecast| match f {
-        crate::analytics::forecast::Forecast::Ready { .. } => None,
-        crate::analytics::forecast::Forecast::TooLittleHistory { have, need } => Some(format!(
+    let why = |f: &Forecast| match f {
+        Forecast::Ready { .. } => None,
+        Forecast::TooLittleHistory { have, need } => Some(format!(
             "too little history to forecast ({have} days, needs {need})"
         )),
-        crate::analytics::forecast::Forecast::Failed { reason } => {
-            Some(format!("no forecast: {reason}"))
-        }
+        Forecast::Failed { reason } => Some(format!("no forecast: {reason}")),
     };
+    list_start(&mut s, style);
     match (
         r.forecasts.followers.at_horizon(),
-        fc(&r.forecasts.followers),
+        why(&r.forecasts.followers),
     ) {
-        (Some((p, lo, hi)), _) => {
-            let _ = writeln!(
-                s,
-                "- Followers in 30 days: {} (80% interval {} to {}).",
+        (Some((p, lo, hi)), _) => bullet(
+            &mut s,
+            style,
+            &format!(
+                "Followers in 30 days: {} (80% interval {} to {}).",
                 thousands(p.round() as i64),
                 thousands(lo.round() as i64),
                 thousands(hi.round() as i64)
-            );
-        }
-        (None, Some(why)) => {
-            let _ = writeln!(s, "- Followers: {why}.");
-        }
+            ),
+        ),
+        (None, Some(w)) => bullet(&mut s, style, &format!("Followers: {w}.")),
         _ => {}
     }
-    match (
-        r.forecasts.engagements.total(7),
-        r.forecasts.engagements.total(30),
-        fc(&r.forecasts.engagements),
-    ) {
-        (Some((p7, l7, h7)), Some((p30, _, _)), _) => {
-            let _ = writeln!(
-                s,
-                "- Engagements in the next 7 days: {} (daily 80% bounds add up to {} to {}); next 30 days: {}.",
+    match (r.forecasts.engagements.total(7), r.forecasts.engagements.total(30), why(&r.forecasts.engagements)) {
+        (Some((p7, l7, h7)), Some((p30, _, _)), _) => bullet(
+            &mut s,
+            style,
+            &format!(
+                "Engagements in the next 7 days: {} (daily 80% bounds add up to {} to {}); next 30 days: {}.",
                 thousands(p7.round() as i64),
                 thousands(l7.max(0.0).round() as i64),
                 thousands(h7.round() as i64),
                 thousands(p30.round() as i64)
-            );
-        }
-        (_, _, Some(why)) => {
-            let _ = writeln!(s, "- Engagements: {why}.");
-        }
+            ),
+        ),
+        (_, _, Some(w)) => bullet(&mut s, style, &format!("Engagements: {w}.")),
         _ => {}
     }
+    list_end(&mut s, style);
     if !r.sentiment.is_empty() {
         heading(&mut s, style, "Sentiment of post text (VADER)");
         let rows: Vec<Vec<String>> = r
@@ -428,16 +517,48 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
     }
     heading(&mut s, style, "Open alerts");
     if r.alerts.is_empty() {
-        let _ = writeln!(s, "None.");
+        para(&mut s, style, "None.");
     }
+    list_start(&mut s, style);
     for a in &r.alerts {
-        let _ = writeln!(s, "- [{}] {}", a.severity, a.message);
+        bullet(&mut s, style, &format!("[{}] {}", a.severity, a.message));
     }
+    list_end(&mut s, style);
     if !r.recommendations.is_empty() {
         heading(&mut s, style, "Recommendations");
+        list_start(&mut s, style);
         for rec in &r.recommendations {
-            let _ = writeln!(s, "- {}\n  Evidence: {}", rec.text, rec.evidence);
+            bullet(
+                &mut s,
+                style,
+                &format!("{}\nEvidence: {}", rec.text, rec.evidence),
+            );
         }
+        list_end(&mut s, style);
     }
     s
 }
+
+/// A self-contained HTML page: the report with its charts embedded as PNG data.
+pub fn html_page(r: &Report, currency_symbol: &str, charts: &[(&str, String, Vec<u8>)]) -> String {
+    use base64::Engine;
+    let body = render(r, Style::Html, currency_symbol);
+    let mut figures = String::new();
+    for (_, title, png) in charts {
+        let data = base64::engine::general_purpose::STANDARD.encode(png);
+        let _ = writeln!(figures, "<figure><img alt=\"{t}\" src=\"data:image/png;base64,{data}\"><figcaption>{t}</figcaption></figure>", t = esc(title));
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>{CSS}</style></head>\n<body><main>\n{body}<h2>Charts</h2>\n{figures}\
+         <footer>Generated by vibe at {at}.</footer></main></body></html>\n",
+        title = esc(&r.title),
+        at = r.generated_at.format("%Y-%m-%d %H:%M UTC"),
+    )
+}
+
+const CSS: &str = "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1c1d;background:#f8f8f8;margin:0}\
+main{max-width:1000px;margin:0 auto;padding:24px 32px;background:#fff}h1{font-size:26px}h2{font-size:19px;margin-top:28px;border-bottom:1px solid #eee;padding-bottom:4px}\
+table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0}th,td{padding:5px 8px;border-bottom:1px solid #eee;text-align:right}\
+th:first-child,td:first-child{text-align:left}td:last-child{text-align:left}th{background:#fafafa}\
+figure{margin:16px 0}img{max-width:100%;border:1px solid #eee}figcaption{font-size:13px;color:#616061}footer{margin-top:32px;font-size:12px;color:#888}";

@@ -205,10 +205,21 @@ pub struct Report {
     pub daily_engagements: Vec<(NaiveDate, i64)>,
     pub alerts: Vec<StoredAlert>,
     pub recommendations: Vec<Recommendation>,
+    /// Engagements and audience per day and platform over the loaded history, for charts.
+    pub daily_by_platform: Vec<PlatformSeries>,
+    /// The score of this and earlier comparable periods, oldest first, by period end.
+    pub score_history: Vec<(NaiveDate, u8)>,
     /// Followers 30 days ahead and daily engagements 7 and 30 days ahead (80% intervals).
     pub forecasts: Forecasts,
     /// Sentiment of the text of posts published in the period, by platform and overall.
     pub sentiment: Vec<(Option<Platform>, Sentiment)>,
+}
+
+/// One platform's daily engagements and audience (reach, else impressions, else views).
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformSeries {
+    pub platform: Platform,
+    pub days: Vec<(NaiveDate, i64, Option<i64>)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -444,6 +455,36 @@ pub fn build(input: ReportInput<'_>) -> Report {
         settings: input.detectors,
     });
     let recommendations = recommend(&platforms, &lines, funnel.as_ref(), &detection, &input);
+    let daily_by_platform: Vec<PlatformSeries> = by_platform
+        .iter()
+        .map(|(platform, accts)| {
+            let mut per_day: BTreeMap<NaiveDate, (i64, Option<i64>)> = BTreeMap::new();
+            for r in input
+                .days
+                .iter()
+                .filter(|r| r.day <= p.to && accts.iter().any(|a| a.id == r.account))
+            {
+                let slot = per_day.entry(r.day).or_insert((0, None));
+                slot.0 += kpi::engagements(&r.counters).unwrap_or(0);
+                if let Some((_, base)) = kpi::default_base(&r.counters) {
+                    slot.1 = Some(slot.1.unwrap_or(0) + base);
+                }
+            }
+            PlatformSeries {
+                platform: *platform,
+                days: per_day.into_iter().map(|(d, (e, a))| (d, e, a)).collect(),
+            }
+        })
+        .collect();
+    let len = p.days() as u64;
+    let score_history: Vec<(NaiveDate, u8)> = (0..8u64)
+        .rev()
+        .filter_map(|i| {
+            let end = p.to - Days::new(i * len);
+            let w = Period::range(p.kind, end - Days::new(len - 1), end);
+            super::score::score(&all_rows, input.funnel, w).map(|s| (end, s.value))
+        })
+        .collect();
     let (followers_series, engagement_series) = daily_series(input.days, p.to);
     let forecasts = Forecasts {
         followers: forecast(&followers_series, 30, 0.8),
@@ -498,6 +539,8 @@ pub fn build(input: ReportInput<'_>) -> Report {
         daily_engagements: daily,
         alerts: input.alerts,
         recommendations,
+        daily_by_platform,
+        score_history,
         forecasts,
         sentiment: sentiments,
     }
@@ -698,7 +741,8 @@ pub fn period_end(
 
 /// Days of history to load before the period for scores and trends.
 pub fn history_days(p: &Period) -> u64 {
-    (p.days() as u64 * super::score::HISTORY_PERIODS as u64).max(30) + p.days() as u64
+    // Enough for the score of this period and of the seven before it (the score chart).
+    (p.days() as u64 * (super::score::HISTORY_PERIODS as u64 + 8)).max(60)
 }
 
 #[cfg(test)]

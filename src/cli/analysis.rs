@@ -90,6 +90,9 @@ pub async fn report(store: &Store, settings: &Settings, a: ReportArgs) -> anyhow
         ReportFormat::Text => render(&r, Style::Text, symbol),
         ReportFormat::Markdown => render(&r, Style::Markdown, symbol),
         ReportFormat::Json => serde_json::to_string_pretty(&r)? + "\n",
+        ReportFormat::Html => {
+            crate::analytics::render::html_page(&r, symbol, &crate::analytics::charts::charts(&r))
+        }
     };
     match a.output {
         Some(path) => {
@@ -175,6 +178,47 @@ pub async fn analyze(store: &Store, settings: &Settings) -> anyhow::Result<ExitC
         Err(e) => eprintln!("error: {e}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The end of `vibe demo`: the analysis cycle, the weekly report in the terminal and as HTML.
+pub async fn demo_report(
+    store: &Store,
+    settings: &Settings,
+    html: &std::path::Path,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let tz = settings.report.timezone.0;
+    let found = match service::analyse(store, &settings.detectors, now, tz).await {
+        Ok(f) => f,
+        Err(ReportError::Store(e)) => return Err(e.into()),
+        Err(e) => anyhow::bail!("{e}"),
+    };
+    let req = ReportRequest {
+        kind: PeriodKind::Weekly,
+        brand: None,
+        platform: None,
+        from: None,
+        to: None,
+        timezone: tz,
+    };
+    let r = match service::build_report(store, settings, &req, now).await {
+        Ok(r) => r,
+        Err(ReportError::Store(e)) => return Err(e.into()),
+        Err(e) => anyhow::bail!("{e}"),
+    };
+    store.save_report(&r).await?;
+    let symbol = settings.report.currency.symbol();
+    println!(
+        "\nThe detectors raised {} alert(s). The weekly report:\n",
+        found.opened.len()
+    );
+    print!("{}", render(&r, Style::Text, symbol));
+    let page =
+        crate::analytics::render::html_page(&r, symbol, &crate::analytics::charts::charts(&r));
+    std::fs::write(html, page)
+        .map_err(|e| anyhow::anyhow!("can't write {}: {e}", html.display()))?;
+    println!("\nThe report with its charts: {}", html.display());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -53,6 +53,9 @@ pub enum Command {
         /// Days of history, ending today [default: demo.days]
         #[arg(long)]
         days: Option<u32>,
+        /// Where to write the HTML report with its charts.
+        #[arg(long, default_value = "vibe-report.html", value_name = "FILE")]
+        html: PathBuf,
     },
     /// Import metrics from CSV, JSON Lines or a Facebook Insights post export.
     ///
@@ -137,6 +140,8 @@ pub enum ReportFormat {
     Text,
     Markdown,
     Json,
+    /// A self-contained page with the charts embedded (use with -o).
+    Html,
 }
 
 fn parse_day(s: &str) -> Result<NaiveDate, String> {
@@ -500,7 +505,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Demo { force, seed, days } => {
+        Command::Demo {
+            force,
+            seed,
+            days,
+            html,
+        } => {
             let store = open_store(settings).await?;
             let others = store.non_demo_accounts().await?;
             if !others.is_empty() && !force {
@@ -536,6 +546,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let tests = demo::tests_demo::install(&store, &plan, &data).await?;
             print_demo(&store, settings, &plan, &data).await?;
             print_demo_tests(&store, &tests).await?;
+            analysis::demo_report(&store, settings, &html).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }

@@ -19,6 +19,24 @@ async fn demo_stores_and_summarises_then_guards_other_data() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
+    // It ends with the weekly report, in the terminal and as HTML with charts.
+    for needle in [
+        "KPIs by platform",
+        "Top posts",
+        "Paid funnel",
+        "Forecasts",
+        "Recommendations",
+        "The report with its charts: vibe-report.html",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?}");
+    }
+    let html =
+        std::fs::read_to_string(db.dir.path().join("vibe-report.html")).expect("HTML report");
+    assert!(
+        html.matches("data:image/png;base64,").count() >= 3,
+        "charts embedded"
+    );
+
     // The demo's tests read well.
     let results = db.vibe(&["abtest", "results", "1"], &[]);
     assert!(

@@ -1,0 +1,323 @@
+//! Report charts as PNG: daily engagements and audience by platform (log scale, so a small
+//! platform's drop shows beside a large one's), the paid funnel, and the score over time. Text is
+//! drawn with the bundled DejaVu Sans, so charts look the same on any machine.
+
+use chrono::NaiveDate;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use super::kpi::Funnel;
+use super::report::{PlatformSeries, Report};
+use crate::domain::Platform;
+
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FAMILY: &str = "vibe-sans";
+/// Slack shows images about 360 px wide inline; twice that stays sharp when opened.
+const SIZE: (u32, u32) = (960, 480);
+
+#[derive(Debug, thiserror::Error)]
+#[error("can't draw the chart: {0}")]
+pub struct ChartError(String);
+
+fn err(e: impl std::fmt::Display) -> ChartError {
+    ChartError(e.to_string())
+}
+
+fn register() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
+    });
+}
+
+fn colour(p: Platform) -> RGBColor {
+    match p {
+        Platform::X => RGBColor(20, 23, 26),
+        Platform::Instagram => RGBColor(193, 53, 132),
+        Platform::Tiktok => RGBColor(0, 160, 160),
+        Platform::Linkedin => RGBColor(10, 102, 194),
+        Platform::Reddit => RGBColor(255, 69, 0),
+        Platform::Facebook => RGBColor(66, 103, 178),
+    }
+}
+
+/// Draws into an RGB buffer and encodes it as PNG.
+fn png(
+    draw: impl FnOnce(DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), ChartError>,
+) -> Result<Vec<u8>, ChartError> {
+    register();
+    let (w, h) = SIZE;
+    let mut buffer = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw(root.clone())?;
+        root.present().map_err(err)?;
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(err)?;
+        writer.write_image_data(&buffer).map_err(err)?;
+    }
+    Ok(out)
+}
+
+fn day_label(first: NaiveDate) -> impl Fn(&f64) -> String {
+    move |x: &f64| {
+        let d = first + chrono::Days::new(x.max(0.0).round() as u64);
+        d.format("%b %d").to_string()
+    }
+}
+
+/// Daily values by platform as lines on a log scale, with the report's period shaded.
+pub fn trend(
+    series: &[PlatformSeries],
+    pick: fn(&(NaiveDate, i64, Option<i64>)) -> Option<i64>,
+    title: &str,
+    period: (NaiveDate, NaiveDate),
+) -> Result<Vec<u8>, ChartError> {
+    let points: Vec<(Platform, Vec<(f64, f64)>)> = {
+        let first = series
+            .iter()
+            .flat_map(|s| s.days.first().map(|d| d.0))
+            .min();
+        let Some(first) = first else {
+            return Err(ChartError("no data to chart".into()));
+        };
+        series
+            .iter()
+            .map(|s| {
+                let pts = s
+                    .days
+                    .iter()
+                    .filter_map(|d| {
+                        pick(d)
+                            .filter(|v| *v > 0)
+                            .map(|v| ((d.0 - first).num_days() as f64, v as f64))
+                    })
+                    .collect();
+                (s.platform, pts)
+            })
+            .filter(|(_, p): &(Platform, Vec<(f64, f64)>)| !p.is_empty())
+            .collect()
+    };
+    let first = series
+        .iter()
+        .flat_map(|s| s.days.first().map(|d| d.0))
+        .min()
+        .ok_or_else(|| ChartError("no data".into()))?;
+    let max_x = points
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|x| x.0))
+        .fold(1.0, f64::max);
+    let max_y = points
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|x| x.1))
+        .fold(10.0, f64::max)
+        * 1.5;
+    let min_y = points
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|x| x.1))
+        .fold(f64::MAX, f64::min)
+        .max(1.0)
+        / 1.5;
+    png(|root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 24))
+            .margin(14)
+            .x_label_area_size(36)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..max_x, (min_y..max_y).log_scale())
+            .map_err(err)?;
+        let (from, to) = (
+            (period.0 - first).num_days() as f64 - 0.5,
+            (period.1 - first).num_days() as f64 + 0.5,
+        );
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(from, min_y), (to, max_y)],
+                RGBColor(235, 240, 250).filled(),
+            )))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(240, 240, 240))
+            .x_labels(8)
+            .x_label_formatter(&day_label(first))
+            .y_label_formatter(&|v| crate::text::thousands(v.round() as i64))
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        for (platform, pts) in &points {
+            let c = colour(*platform);
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                .map_err(err)?
+                .label(platform.display_name())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(200, 200, 200))
+            .label_font((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
+/// The funnel as bars from impressions to conversions, with step rates.
+pub fn funnel(f: &Funnel, title: &str) -> Result<Vec<u8>, ChartError> {
+    let steps: Vec<(&str, i64)> = [
+        ("impressions", f.impressions),
+        ("clicks", f.clicks),
+        ("leads", f.leads),
+        ("conversions", f.conversions),
+    ]
+    .into_iter()
+    .filter_map(|(n, v)| v.map(|v| (n, v)))
+    .collect();
+    if steps.is_empty() {
+        return Err(ChartError("no funnel data".into()));
+    }
+    let max = steps.iter().map(|s| s.1).max().unwrap_or(1).max(1) as f64;
+    png(|root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 24))
+            .margin(14)
+            .margin_right(40)
+            .x_label_area_size(30)
+            .y_label_area_size(10)
+            .build_cartesian_2d((1.0..max * 8.0).log_scale(), 0.0..steps.len() as f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .light_line_style(RGBColor(240, 240, 240))
+            .x_label_formatter(&|v| crate::text::thousands(v.round() as i64))
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        for (i, (name, v)) in steps.iter().enumerate() {
+            let y0 = steps.len() as f64 - 1.0 - i as f64;
+            let bar = Rectangle::new(
+                [(1.0, y0 + 0.15), ((*v as f64).max(1.0), y0 + 0.85)],
+                RGBColor(10, 102, 194).mix(0.85 - 0.12 * i as f64).filled(),
+            );
+            chart.draw_series(std::iter::once(bar)).map_err(err)?;
+            let rate = if i == 0 {
+                String::new()
+            } else {
+                format!(
+                    "  ({:.1}% of {})",
+                    100.0 * *v as f64 / steps[i - 1].1.max(1) as f64,
+                    steps[i - 1].0
+                )
+            };
+            let label = format!("{name}: {}{rate}", crate::text::thousands(*v));
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label,
+                    ((*v as f64).max(1.0) * 1.15, y0 + 0.62),
+                    (FAMILY, 16),
+                )))
+                .map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
+/// The score of each recent period.
+pub fn score_history(points: &[(NaiveDate, u8)], title: &str) -> Result<Vec<u8>, ChartError> {
+    if points.len() < 2 {
+        return Err(ChartError("not enough scored periods".into()));
+    }
+    let first = points[0].0;
+    let xs: Vec<(f64, f64)> = points
+        .iter()
+        .map(|(d, s)| ((*d - first).num_days() as f64, f64::from(*s)))
+        .collect();
+    let max_x = xs.last().map(|p| p.0).unwrap_or(1.0).max(1.0);
+    png(|root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 24))
+            .margin(14)
+            .x_label_area_size(36)
+            .y_label_area_size(50)
+            .build_cartesian_2d(-0.5..max_x + 0.5, 0.0..100.0)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(240, 240, 240))
+            .x_labels(points.len())
+            .x_label_formatter(&day_label(first))
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        let c = RGBColor(193, 53, 132);
+        chart
+            .draw_series(LineSeries::new(xs.iter().copied(), c.stroke_width(3)))
+            .map_err(err)?;
+        chart
+            .draw_series(xs.iter().map(|p| Circle::new(*p, 5, c.filled())))
+            .map_err(err)?;
+        chart
+            .draw_series(xs.iter().map(|p| {
+                Text::new(
+                    format!("{:.0}", p.1),
+                    (p.0 - 0.1 * max_x / points.len() as f64, p.1 + 6.0),
+                    (FAMILY, 15),
+                )
+            }))
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
+/// The report's charts, named for files and HTML: (file stem, title, PNG).
+pub fn charts(r: &Report) -> Vec<(&'static str, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let period = (r.period.from, r.period.to);
+    if let Ok(png) = trend(
+        &r.daily_by_platform,
+        |d| Some(d.1),
+        "Daily engagements by platform (log scale)",
+        period,
+    ) {
+        out.push((
+            "engagement",
+            "Daily engagements by platform".to_string(),
+            png,
+        ));
+    }
+    if let Ok(png) = trend(
+        &r.daily_by_platform,
+        |d| d.2,
+        "Daily audience reached by platform (log scale)",
+        period,
+    ) {
+        out.push((
+            "audience",
+            "Daily audience reached by platform".to_string(),
+            png,
+        ));
+    }
+    if let Some(f) = &r.funnel {
+        if let Ok(png) = funnel(&f.current, "Paid funnel this period") {
+            out.push(("funnel", "Paid funnel".to_string(), png));
+        }
+    }
+    if let Ok(png) = score_history(&r.score_history, "Performance score by period (0-100)") {
+        out.push(("score", "Score over time".to_string(), png));
+    }
+    out
+}
