@@ -33,6 +33,20 @@ pub struct ReportRequest {
     pub timezone: chrono_tz::Tz,
 }
 
+impl ReportRequest {
+    /// The weekly report over every account: what `vibe analyze` and the demo produce.
+    pub fn weekly_all(timezone: chrono_tz::Tz) -> Self {
+        ReportRequest {
+            kind: PeriodKind::Weekly,
+            brand: None,
+            platform: None,
+            from: None,
+            to: None,
+            timezone,
+        }
+    }
+}
+
 /// Builds a report from the store as of `now`.
 pub async fn build_report(
     store: &Store,

@@ -153,14 +153,7 @@ pub async fn analyze(store: &Store, settings: &Settings) -> anyhow::Result<ExitC
         tests.analysed.len(),
         tests.concluded.len()
     );
-    let req = ReportRequest {
-        kind: PeriodKind::Weekly,
-        brand: None,
-        platform: None,
-        from: None,
-        to: None,
-        timezone: tz,
-    };
+    let req = ReportRequest::weekly_all(tz);
     match service::build_report(store, settings, &req, now).await {
         Ok(r) => {
             let id = store.save_report(&r).await?;
@@ -193,14 +186,7 @@ pub async fn demo_report(
         Err(ReportError::Store(e)) => return Err(e.into()),
         Err(e) => anyhow::bail!("{e}"),
     };
-    let req = ReportRequest {
-        kind: PeriodKind::Weekly,
-        brand: None,
-        platform: None,
-        from: None,
-        to: None,
-        timezone: tz,
-    };
+    let req = ReportRequest::weekly_all(tz);
     let r = match service::build_report(store, settings, &req, now).await {
         Ok(r) => r,
         Err(ReportError::Store(e)) => return Err(e.into()),

@@ -733,17 +733,4 @@ mod tests {
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
     }
-
-    #[test]
-    fn thousands_separators() {
-        for (n, want) in [
-            (0, "0"),
-            (999, "999"),
-            (1000, "1,000"),
-            (1234567, "1,234,567"),
-            (-4500, "-4,500"),
-        ] {
-            assert_eq!(thousands(n), want);
-        }
-    }
 }
