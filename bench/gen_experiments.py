@@ -52,6 +52,12 @@ def main():
     con.executemany(
         "insert into experiment_observations (variant_id, metric, period, units, conversions, value_sum,"
         " value_sum_sq, exposure, created_at, updated_at) values (?,?,?,?,?,?,?,?,?,?)", obs)
+    # What vibe's observation import maintains alongside the periods.
+    con.execute(
+        "insert into experiment_totals (variant_id, metric, units, conversions, value_sum, value_sum_sq, exposure,"
+        " updated_at) select variant_id, metric, sum(units), sum(coalesce(conversions, 0)),"
+        " sum(coalesce(value_sum, 0.0)), sum(coalesce(value_sum_sq, 0.0)), sum(coalesce(exposure, 0.0)), ?"
+        " from experiment_observations group by variant_id, metric", (now,))
     con.commit()
     print(f"{n} experiments, {len(variants)} arms, {len(obs)} observation rows", file=sys.stderr)
 

@@ -45,6 +45,62 @@ fn list(backend: Backend, start: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Wraps a query's columns into one JSON array of rows, computed by the database.
+///
+/// sqlx hands every result row from SQLite's worker thread to the caller separately, at several
+/// microseconds a row; a report reads tens of thousands of rows, so the bulk reads come back as
+/// one JSON text instead (integers and text only: JSON keeps them exact).
+fn json_rows(backend: Backend, columns: &[String], from_where: &str) -> String {
+    let cols = columns.join(", ");
+    match backend {
+        Backend::Sqlite => {
+            format!("SELECT COALESCE(json_group_array(json_array({cols})), '[]') FROM {from_where}")
+        }
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array({cols})), '[]')::text FROM {from_where}"
+        ),
+    }
+}
+
+/// Like [`json_rows`], with each row an object keyed by the given names.
+pub(crate) fn json_objects(
+    backend: Backend,
+    columns: &[(&str, String)],
+    from_where: &str,
+) -> String {
+    let pairs = columns
+        .iter()
+        .map(|(k, v)| format!("'{k}', {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match backend {
+        Backend::Sqlite => format!(
+            "SELECT COALESCE(json_group_array(json_object({pairs})), '[]') FROM {from_where}"
+        ),
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_object({pairs})), '[]')::text FROM {from_where}"
+        ),
+    }
+}
+
+pub(crate) fn json_err(e: serde_json::Error) -> super::StoreError {
+    super::StoreError::Conflict(format!("unreadable bulk result: {e}"))
+}
+
+/// A post's daily row as the bulk read returns it: post, day, then the eight counters.
+type PostDayJson = (
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
 fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
@@ -115,39 +171,60 @@ impl Store {
             return Ok(Vec::new());
         }
         let n = accounts.len();
-        let sql = format!(
-            "SELECT account_id, day, posts_published, {m}, followers FROM account_daily \
-             WHERE account_id IN ({ids}) AND day >= ${a} AND day <= ${b} ORDER BY account_id, day",
-            m = POST_METRIC_NAMES.join(", "),
-            ids = list(self.backend, 1, n),
-            a = n + 1,
-            b = n + 2,
+        let mut cols = vec![
+            "account_id".to_string(),
+            "day".into(),
+            "posts_published".into(),
+        ];
+        cols.extend(POST_METRIC_NAMES.iter().map(|m| m.to_string()));
+        cols.push("followers".into());
+        let sql = json_rows(
+            self.backend,
+            &cols,
+            &format!(
+                "account_daily WHERE account_id IN ({ids}) AND day >= ${a} AND day <= ${b}",
+                ids = list(self.backend, 1, n),
+                a = n + 1,
+                b = n + 2,
+            ),
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
         for a in accounts {
             q = q.bind(*a);
         }
-        let rows = q
+        let json = q
             .bind(day_key(from))
             .bind(day_key(to))
-            .fetch_all(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let day: String = r.try_get(1)?;
-            let Some(day) = parse_day(&day) else { continue };
-            let mut counters = [None; 8];
-            for (i, c) in counters.iter_mut().enumerate() {
-                *c = r.try_get(3 + i)?;
-            }
-            out.push(DayRow {
-                account: r.try_get(0)?,
-                day,
-                posts_published: r.try_get(2)?,
-                counters,
-                followers: r.try_get(11)?,
-            });
-        }
+        type Row = (
+            i64,
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = serde_json::from_str(&json).map_err(json_err)?;
+        let mut out: Vec<DayRow> = rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(DayRow {
+                    account: r.0,
+                    day: parse_day(&r.1)?,
+                    posts_published: r.2,
+                    counters: [r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10],
+                    followers: r.11,
+                })
+            })
+            .collect();
+        out.sort_by_key(|r| (r.account, r.day));
         Ok(out)
     }
 
@@ -164,63 +241,88 @@ impl Store {
         let n = accounts.len();
         let ids = list(self.backend, 1, n);
         let (a, b) = (n + 1, n + 2);
-        let posts_sql = format!(
-            "SELECT p.id, p.account_id, p.external_id, p.text, p.published_at, p.media_type, p.paid FROM posts p \
-             WHERE p.account_id IN ({ids}) AND EXISTS (SELECT 1 FROM post_daily d WHERE d.post_id = p.id \
-             AND d.day >= ${a} AND d.day <= ${b}) ORDER BY p.id"
+        let active = format!(
+            "EXISTS (SELECT 1 FROM post_daily x WHERE x.post_id = p.id AND x.day >= ${a} AND x.day <= ${b})"
         );
-        let rows_sql = format!(
-            "SELECT d.post_id, d.day, {m} FROM post_daily d JOIN posts p ON p.id = d.post_id \
-             WHERE p.account_id IN ({ids}) AND d.day <= ${b} AND EXISTS (SELECT 1 FROM post_daily x \
-             WHERE x.post_id = d.post_id AND x.day >= ${a} AND x.day <= ${b}) ORDER BY d.post_id, d.day",
-            m = POST_METRIC_NAMES.iter().map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ")
+        let post_cols: Vec<String> = [
+            "p.id",
+            "p.account_id",
+            "p.external_id",
+            "p.text",
+            "p.published_at",
+            "p.media_type",
+            "p.paid",
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+        let posts_sql = json_rows(
+            self.backend,
+            &post_cols,
+            &format!("posts p WHERE p.account_id IN ({ids}) AND {active}"),
+        );
+        let mut row_cols = vec!["d.post_id".to_string(), "d.day".into()];
+        row_cols.extend(POST_METRIC_NAMES.iter().map(|c| format!("d.{c}")));
+        let rows_sql = json_rows(
+            self.backend,
+            &row_cols,
+            &format!("post_daily d JOIN posts p ON p.id = d.post_id WHERE p.account_id IN ({ids}) AND d.day <= ${b} AND {active}"),
         );
         let (from_key, to_key) = (day_key(from), day_key(to));
-        let mut q = sqlx::query(&posts_sql);
+        let mut q = sqlx::query_scalar::<_, String>(&posts_sql);
         for id in accounts {
             q = q.bind(*id);
         }
-        let posts = q
+        let posts_json = q
             .bind(from_key.as_str())
             .bind(to_key.as_str())
-            .fetch_all(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-        let mut q = sqlx::query(&rows_sql);
+        let mut q = sqlx::query_scalar::<_, String>(&rows_sql);
         for id in accounts {
             q = q.bind(*id);
         }
-        let rows = q
+        let rows_json = q
             .bind(from_key.as_str())
             .bind(to_key.as_str())
-            .fetch_all(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
+        type PostJson = (
+            i64,
+            i64,
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+        );
+        let mut posts: Vec<PostJson> = serde_json::from_str(&posts_json).map_err(json_err)?;
+        posts.sort_by_key(|p| p.0);
+        let mut rows: Vec<PostDayJson> = serde_json::from_str(&rows_json).map_err(json_err)?;
+        rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let mut out: Vec<PostSeries> = Vec::with_capacity(posts.len());
         let mut index = std::collections::HashMap::new();
         for p in posts {
-            let id: i64 = p.try_get(0)?;
-            index.insert(id, out.len());
+            index.insert(p.0, out.len());
             out.push(PostSeries {
-                id,
-                account: p.try_get(1)?,
-                external_id: p.try_get(2)?,
-                text: p.try_get(3)?,
-                published_at: p.try_get(4)?,
-                media_type: p.try_get(5)?,
-                paid: p.try_get::<Option<i64>, _>(6)?.map(|v| v != 0),
+                id: p.0,
+                account: p.1,
+                external_id: p.2,
+                text: p.3,
+                published_at: p.4,
+                media_type: p.5,
+                paid: p.6.map(|v| v != 0),
                 series: Vec::new(),
             });
         }
         for r in rows {
-            let id: i64 = r.try_get(0)?;
-            let day: String = r.try_get(1)?;
-            let (Some(&i), Some(day)) = (index.get(&id), parse_day(&day)) else {
+            let (Some(&i), Some(day)) = (index.get(&r.0), parse_day(&r.1)) else {
                 continue;
             };
-            let mut values = [None; 8];
-            for (k, v) in values.iter_mut().enumerate() {
-                *v = r.try_get(2 + k)?;
-            }
-            out[i].series.push(DayValues { day, values });
+            out[i].series.push(DayValues {
+                day,
+                values: [r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9],
+            });
         }
         Ok(out)
     }

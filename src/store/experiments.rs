@@ -2,9 +2,9 @@
 //! analyses and notifications. Every transition is one conditional UPDATE, so two concurrent
 //! attempts can't both succeed, and its event row and notification commit with it.
 
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::analytics::{json_err, json_objects};
 use super::{opt_f64, unix_now, Result, Store, StoreError};
 use crate::domain::{Count, PostMetrics, POST_METRIC_NAMES};
 use crate::experiments::design::{Design, GuardrailSpec, Kind, MetricType, Status, VariantSpec};
@@ -69,11 +69,6 @@ pub struct ExperimentEvent {
     pub to_status: String,
     pub note: Option<String>,
 }
-
-const EXPERIMENT_COLUMNS: &str = "SELECT id, name, hypothesis, kind, metric_type, target_metric, \
-     higher_is_better, alpha, power, baseline, baseline_sd, mde, min_effect, planned_units, daily_traffic, \
-     planned_days, status, start_at, started_at, ended_at, verdict, channel_id, created_by, created_at \
-     FROM experiments";
 
 fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
     s.parse()
@@ -157,73 +152,102 @@ impl Store {
     }
 
     pub async fn experiment(&self, id: i64) -> Result<Option<StoredExperiment>> {
-        let Some(row) = sqlx::query(&format!("{EXPERIMENT_COLUMNS} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let variants = sqlx::query(
-            "SELECT id, name, weight, text, hashtags, media_type FROM experiment_variants \
-             WHERE experiment_id = $1 ORDER BY position",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        let guardrails = sqlx::query(
-            "SELECT name, metric_type, higher_is_better FROM experiment_guardrails WHERE experiment_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Some(experiment_from_rows(&row, &variants, &guardrails)?))
+        Ok(self.load_experiments(Filter::Id(id)).await?.pop())
     }
 
-    /// Every experiment with a status, loaded in three queries.
+    /// Every experiment with a status.
     pub async fn experiments_with_status(&self, status: Status) -> Result<Vec<StoredExperiment>> {
-        let rows = sqlx::query(&format!(
-            "{EXPERIMENT_COLUMNS} WHERE status = $1 ORDER BY id"
-        ))
-        .bind(status.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let variants = sqlx::query(
-            "SELECT v.id, v.name, v.weight, v.text, v.hashtags, v.media_type, v.experiment_id \
-             FROM experiment_variants v JOIN experiments e ON e.id = v.experiment_id \
-             WHERE e.status = $1 ORDER BY v.experiment_id, v.position",
-        )
-        .bind(status.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let guardrails = sqlx::query(
-            "SELECT g.name, g.metric_type, g.higher_is_better, g.experiment_id \
-             FROM experiment_guardrails g JOIN experiments e ON e.id = g.experiment_id \
-             WHERE e.status = $1 ORDER BY g.experiment_id, g.id",
-        )
-        .bind(status.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let group = |rows: Vec<AnyRow>,
-                     col: usize|
-         -> Result<std::collections::HashMap<i64, Vec<AnyRow>>> {
-            let mut m: std::collections::HashMap<i64, Vec<AnyRow>> =
-                std::collections::HashMap::new();
-            for r in rows {
-                let id: i64 = r.try_get(col)?;
-                m.entry(id).or_default().push(r);
-            }
-            Ok(m)
+        self.load_experiments(Filter::Status(status)).await
+    }
+
+    /// Experiments with their variants and guardrails, in three queries whose rows come back as
+    /// one JSON text each (see `store::analytics::json_objects`).
+    async fn load_experiments(&self, filter: Filter) -> Result<Vec<StoredExperiment>> {
+        let b = self.backend;
+        let (cond, bind): (&str, Bound) = match filter {
+            Filter::Id(id) => ("e.id = $1", Bound::Int(id)),
+            Filter::Status(s) => ("e.status = $1", Bound::Text(s.as_str())),
         };
-        let mut variants = group(variants, 6)?;
-        let mut guardrails = group(guardrails, 3)?;
-        rows.iter()
-            .map(|r| {
-                let id: i64 = r.try_get(0)?;
-                experiment_from_rows(
-                    r,
-                    &variants.remove(&id).unwrap_or_default(),
-                    &guardrails.remove(&id).unwrap_or_default(),
+        let f = |c: &str| float_text(b, c);
+        let exp_cols: Vec<(&str, String)> = vec![
+            ("id", "e.id".into()),
+            ("name", "e.name".into()),
+            ("hypothesis", "e.hypothesis".into()),
+            ("kind", "e.kind".into()),
+            ("metric_type", "e.metric_type".into()),
+            ("target_metric", "e.target_metric".into()),
+            ("higher_is_better", "e.higher_is_better".into()),
+            ("alpha", f("e.alpha")),
+            ("power", f("e.power")),
+            ("baseline", f("e.baseline")),
+            ("baseline_sd", f("e.baseline_sd")),
+            ("mde", f("e.mde")),
+            ("min_effect", f("e.min_effect")),
+            ("planned_units", "e.planned_units".into()),
+            ("daily_traffic", f("e.daily_traffic")),
+            ("planned_days", "e.planned_days".into()),
+            ("status", "e.status".into()),
+            ("start_at", "e.start_at".into()),
+            ("started_at", "e.started_at".into()),
+            ("ended_at", "e.ended_at".into()),
+            ("verdict", "e.verdict".into()),
+            ("channel_id", "e.channel_id".into()),
+            ("created_by", "e.created_by".into()),
+            ("created_at", "e.created_at".into()),
+        ];
+        let var_cols: Vec<(&str, String)> = vec![
+            ("experiment_id", "v.experiment_id".into()),
+            ("position", "v.position".into()),
+            ("id", "v.id".into()),
+            ("name", "v.name".into()),
+            ("weight", f("v.weight")),
+            ("text", "v.text".into()),
+            ("hashtags", "v.hashtags".into()),
+            ("media_type", "v.media_type".into()),
+        ];
+        let guard_cols: Vec<(&str, String)> = vec![
+            ("experiment_id", "g.experiment_id".into()),
+            ("id", "g.id".into()),
+            ("name", "g.name".into()),
+            ("metric_type", "g.metric_type".into()),
+            ("higher_is_better", "g.higher_is_better".into()),
+        ];
+        let queries = [
+            json_objects(b, &exp_cols, &format!("experiments e WHERE {cond}")),
+            json_objects(b, &var_cols, &format!("experiment_variants v JOIN experiments e ON e.id = v.experiment_id WHERE {cond}")),
+            json_objects(b, &guard_cols, &format!("experiment_guardrails g JOIN experiments e ON e.id = g.experiment_id WHERE {cond}")),
+        ];
+        let mut texts = Vec::with_capacity(3);
+        for sql in &queries {
+            let q = sqlx::query_scalar::<_, String>(sql);
+            let q = match bind {
+                Bound::Int(v) => q.bind(v),
+                Bound::Text(v) => q.bind(v),
+            };
+            texts.push(q.fetch_one(&self.pool).await?);
+        }
+        let mut exps: Vec<ExperimentJson> = serde_json::from_str(&texts[0]).map_err(json_err)?;
+        let mut variants: Vec<VariantJson> = serde_json::from_str(&texts[1]).map_err(json_err)?;
+        let mut guards: Vec<GuardrailJson> = serde_json::from_str(&texts[2]).map_err(json_err)?;
+        exps.sort_by_key(|e| e.id);
+        variants.sort_by_key(|v| (v.experiment_id, v.position));
+        guards.sort_by_key(|g| (g.experiment_id, g.id));
+        let mut by_exp_v: std::collections::HashMap<i64, Vec<VariantJson>> =
+            std::collections::HashMap::new();
+        for v in variants {
+            by_exp_v.entry(v.experiment_id).or_default().push(v);
+        }
+        let mut by_exp_g: std::collections::HashMap<i64, Vec<GuardrailJson>> =
+            std::collections::HashMap::new();
+        for g in guards {
+            by_exp_g.entry(g.experiment_id).or_default().push(g);
+        }
+        exps.into_iter()
+            .map(|e| {
+                let id = e.id;
+                e.assemble(
+                    by_exp_v.remove(&id).unwrap_or_default(),
+                    by_exp_g.remove(&id).unwrap_or_default(),
                 )
             })
             .collect()
@@ -235,37 +259,46 @@ impl Store {
         status: Status,
     ) -> Result<std::collections::HashMap<i64, std::collections::HashMap<String, Vec<ArmTotals>>>>
     {
-        let rows = sqlx::query(
-            "SELECT v.experiment_id, v.position, o.metric, CAST(SUM(o.units) AS BIGINT), \
-             CAST(SUM(COALESCE(o.conversions, 0)) AS BIGINT), \
-             CAST(SUM(COALESCE(o.value_sum, 0.0)) AS DOUBLE PRECISION), \
-             CAST(SUM(COALESCE(o.value_sum_sq, 0.0)) AS DOUBLE PRECISION), \
-             CAST(SUM(COALESCE(o.exposure, 0.0)) AS DOUBLE PRECISION) \
-             FROM experiment_observations o JOIN experiment_variants v ON v.id = o.variant_id \
-             JOIN experiments e ON e.id = v.experiment_id \
-             WHERE e.status = $1 GROUP BY v.experiment_id, v.position, o.metric",
-        )
-        .bind(status.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        let b = self.backend;
+        let cols: Vec<(&str, String)> = vec![
+            ("experiment_id", "t.experiment_id".into()),
+            ("position", "t.position".into()),
+            ("metric", "t.metric".into()),
+            ("units", "t.units".into()),
+            ("conversions", "t.conversions".into()),
+            ("sum", float_text(b, "t.s")),
+            ("sum_sq", float_text(b, "t.ss")),
+            ("exposure", float_text(b, "t.x")),
+        ];
+        let inner = "(SELECT v.experiment_id, v.position, o.metric, o.units, o.conversions, o.value_sum AS s, \
+             o.value_sum_sq AS ss, o.exposure AS x \
+             FROM experiment_totals o JOIN experiment_variants v ON v.id = o.variant_id \
+             JOIN experiments e ON e.id = v.experiment_id WHERE e.status = $1) t";
+        let text: String = sqlx::query_scalar(&json_objects(b, &cols, inner))
+            .bind(status.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        let rows: Vec<TotalsJson> = serde_json::from_str(&text).map_err(json_err)?;
         let mut out: std::collections::HashMap<
             i64,
             std::collections::HashMap<String, Vec<ArmTotals>>,
         > = std::collections::HashMap::new();
         for r in rows {
-            let (id, pos, metric): (i64, i64, String) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            let arms = out.entry(id).or_default().entry(metric).or_default();
-            let pos = pos.max(0) as usize;
+            let arms = out
+                .entry(r.experiment_id)
+                .or_default()
+                .entry(r.metric)
+                .or_default();
+            let pos = r.position.max(0) as usize;
             if arms.len() <= pos {
                 arms.resize(pos + 1, ArmTotals::default());
             }
             arms[pos] = ArmTotals {
-                units: r.try_get::<i64, _>(3)?.max(0) as u64,
-                conversions: r.try_get::<i64, _>(4)?.max(0) as u64,
-                sum: r.try_get(5)?,
-                sum_sq: r.try_get(6)?,
-                exposure: r.try_get(7)?,
+                units: r.units.max(0) as u64,
+                conversions: r.conversions.max(0) as u64,
+                sum: num(&r.sum)?.unwrap_or(0.0),
+                sum_sq: num(&r.sum_sq)?.unwrap_or(0.0),
+                exposure: num(&r.exposure)?.unwrap_or(0.0),
             };
         }
         Ok(out)
@@ -444,6 +477,38 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        // Bring the touched arms' totals up to date from their periods.
+        let mut touched: Vec<(i64, &str)> = Vec::new();
+        for o in rows {
+            if let Some(pos) = experiment
+                .design
+                .variants
+                .iter()
+                .position(|v| v.name == o.variant)
+            {
+                let key = (experiment.variant_ids[pos], o.metric.as_str());
+                if !touched.contains(&key) {
+                    touched.push(key);
+                }
+            }
+        }
+        for (variant, metric) in touched {
+            sqlx::query(
+                "INSERT INTO experiment_totals (variant_id, metric, units, conversions, value_sum, value_sum_sq, exposure, updated_at) \
+                 SELECT variant_id, metric, CAST(SUM(units) AS BIGINT), CAST(SUM(COALESCE(conversions, 0)) AS BIGINT), \
+                 CAST(SUM(COALESCE(value_sum, 0.0)) AS DOUBLE PRECISION), CAST(SUM(COALESCE(value_sum_sq, 0.0)) AS DOUBLE PRECISION), \
+                 CAST(SUM(COALESCE(exposure, 0.0)) AS DOUBLE PRECISION), $3 \
+                 FROM experiment_observations WHERE variant_id = $1 AND metric = $2 GROUP BY variant_id, metric \
+                 ON CONFLICT (variant_id, metric) DO UPDATE SET units = excluded.units, conversions = excluded.conversions, \
+                 value_sum = excluded.value_sum, value_sum_sq = excluded.value_sum_sq, exposure = excluded.exposure, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(variant)
+            .bind(metric)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(rows.len())
     }
@@ -455,12 +520,9 @@ impl Store {
         metric: &str,
     ) -> Result<Vec<ArmTotals>> {
         let rows = sqlx::query(
-            "SELECT v.position, CAST(SUM(o.units) AS BIGINT), CAST(SUM(COALESCE(o.conversions, 0)) AS BIGINT), \
-             CAST(SUM(COALESCE(o.value_sum, 0.0)) AS DOUBLE PRECISION), \
-             CAST(SUM(COALESCE(o.value_sum_sq, 0.0)) AS DOUBLE PRECISION), \
-             CAST(SUM(COALESCE(o.exposure, 0.0)) AS DOUBLE PRECISION) \
-             FROM experiment_observations o JOIN experiment_variants v ON v.id = o.variant_id \
-             WHERE v.experiment_id = $1 AND o.metric = $2 GROUP BY v.position",
+            "SELECT v.position, t.units, t.conversions, t.value_sum, t.value_sum_sq, t.exposure \
+             FROM experiment_totals t JOIN experiment_variants v ON v.id = t.variant_id \
+             WHERE v.experiment_id = $1 AND t.metric = $2",
         )
         .bind(experiment.id)
         .bind(metric)
@@ -610,85 +672,174 @@ impl Store {
     }
 }
 
-fn experiment_from_rows(
-    row: &AnyRow,
-    variants: &[AnyRow],
-    guardrails: &[AnyRow],
-) -> Result<StoredExperiment> {
-    let ts = |v: Option<i64>| v.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
-    let variant_specs = variants
-        .iter()
-        .map(|v| {
-            let hashtags: Option<String> = v.try_get(4)?;
-            let media: Option<String> = v.try_get(5)?;
-            Ok(VariantSpec {
-                name: v.try_get(1)?,
-                weight: v.try_get(2)?,
-                text: v.try_get(3)?,
-                hashtags: hashtags
-                    .map(|h| h.split(' ').map(str::to_string).collect())
-                    .unwrap_or_default(),
-                media_type: media.and_then(|m| m.parse().ok()),
+enum Filter {
+    Id(i64),
+    Status(Status),
+}
+
+#[derive(Clone, Copy)]
+enum Bound {
+    Int(i64),
+    Text(&'static str),
+}
+
+/// A double as exact text: JSON output of SQLite keeps only 15 digits.
+fn float_text(backend: crate::config::Backend, col: &str) -> String {
+    match backend {
+        crate::config::Backend::Sqlite => {
+            format!("CASE WHEN {col} IS NULL THEN NULL WHEN {col} = 0 THEN '0' ELSE printf('%!.17g', {col}) END")
+        }
+        crate::config::Backend::Postgres => format!("CAST({col} AS TEXT)"),
+    }
+}
+
+fn num(s: &Option<String>) -> Result<Option<f64>> {
+    match s {
+        None => Ok(None),
+        Some(t) => t
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| StoreError::Conflict(format!("stored number {t:?} is unreadable"))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ExperimentJson {
+    id: i64,
+    name: String,
+    hypothesis: Option<String>,
+    kind: String,
+    metric_type: String,
+    target_metric: String,
+    higher_is_better: i64,
+    alpha: Option<String>,
+    power: Option<String>,
+    baseline: Option<String>,
+    baseline_sd: Option<String>,
+    mde: Option<String>,
+    min_effect: Option<String>,
+    planned_units: i64,
+    daily_traffic: Option<String>,
+    planned_days: Option<i64>,
+    status: String,
+    start_at: Option<i64>,
+    started_at: Option<i64>,
+    ended_at: Option<i64>,
+    verdict: Option<String>,
+    channel_id: Option<String>,
+    created_by: String,
+    created_at: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct VariantJson {
+    experiment_id: i64,
+    position: i64,
+    id: i64,
+    name: String,
+    weight: Option<String>,
+    text: Option<String>,
+    hashtags: Option<String>,
+    media_type: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct GuardrailJson {
+    experiment_id: i64,
+    id: i64,
+    name: String,
+    metric_type: String,
+    higher_is_better: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct TotalsJson {
+    experiment_id: i64,
+    position: i64,
+    metric: String,
+    units: i64,
+    conversions: i64,
+    sum: Option<String>,
+    sum_sq: Option<String>,
+    exposure: Option<String>,
+}
+
+impl ExperimentJson {
+    fn assemble(
+        self,
+        variants: Vec<VariantJson>,
+        guardrails: Vec<GuardrailJson>,
+    ) -> Result<StoredExperiment> {
+        let ts = |v: Option<i64>| v.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+        let req = |v: &Option<String>, what: &str| -> Result<f64> {
+            num(v)?.ok_or_else(|| {
+                StoreError::Conflict(format!("experiment {} has no {what}", self.id))
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let guardrail_specs = guardrails
-        .iter()
-        .map(|g| {
-            let t: String = g.try_get(1)?;
-            Ok(GuardrailSpec {
-                name: g.try_get(0)?,
-                metric_type: parse(&t)?,
-                higher_is_better: g.try_get::<i64, _>(2)? != 0,
+        };
+        let variant_ids = variants.iter().map(|v| v.id).collect();
+        let variants = variants
+            .into_iter()
+            .map(|v| {
+                Ok(VariantSpec {
+                    weight: num(&v.weight)?.unwrap_or(1.0),
+                    name: v.name,
+                    text: v.text,
+                    hashtags: v
+                        .hashtags
+                        .map(|h| h.split(' ').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    media_type: v.media_type.and_then(|m| m.parse().ok()),
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let kind: String = row.try_get(3)?;
-    let metric: String = row.try_get(4)?;
-    let status: String = row.try_get(16)?;
-    let design = Design {
-        name: row.try_get(1)?,
-        hypothesis: row.try_get(2)?,
-        kind: parse::<Kind>(&kind)?,
-        metric_type: parse::<MetricType>(&metric)?,
-        target_metric: row.try_get(5)?,
-        higher_is_better: row.try_get::<i64, _>(6)? != 0,
-        alpha: row.try_get(7)?,
-        power: row.try_get(8)?,
-        baseline: row.try_get(9)?,
-        baseline_sd: row.try_get(10)?,
-        mde: row.try_get(11)?,
-        min_effect: row.try_get(12)?,
-        planned_units: row.try_get::<i64, _>(13)?.max(0) as u64,
-        daily_traffic: row.try_get(14)?,
-        planned_days: row.try_get::<Option<i64>, _>(15)?.map(|d| d.max(0) as u32),
-        start_at: ts(row.try_get(17)?),
-        channel_id: row.try_get(21)?,
-        created_by: row.try_get(22)?,
-        planned_per_arm: Vec::new(),
-        variants: variant_specs,
-        guardrails: guardrail_specs,
-    };
-    let total_weight: f64 = design.variants.iter().map(|v| v.weight).sum();
-    let per_arm = design
-        .variants
-        .iter()
-        .map(|v| (design.planned_units as f64 * v.weight / total_weight).round() as u64)
-        .collect();
-    Ok(StoredExperiment {
-        id: row.try_get(0)?,
-        design: Design {
-            planned_per_arm: per_arm,
-            ..design
-        },
-        status: parse::<Status>(&status)?,
-        started_at: row.try_get(18)?,
-        ended_at: row.try_get(19)?,
-        verdict: row.try_get(20)?,
-        created_at: row.try_get(23)?,
-        variant_ids: variants
+            .collect::<Result<Vec<_>>>()?;
+        let guardrails = guardrails
+            .into_iter()
+            .map(|g| {
+                Ok(GuardrailSpec {
+                    name: g.name,
+                    metric_type: parse(&g.metric_type)?,
+                    higher_is_better: g.higher_is_better != 0,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let planned_units = self.planned_units.max(0) as u64;
+        let total_weight: f64 = variants.iter().map(|v| v.weight).sum();
+        let planned_per_arm = variants
             .iter()
-            .map(|v| v.try_get(0))
-            .collect::<std::result::Result<_, _>>()?,
-    })
+            .map(|v| (planned_units as f64 * v.weight / total_weight).round() as u64)
+            .collect();
+        let design = Design {
+            name: self.name.clone(),
+            hypothesis: self.hypothesis.clone(),
+            kind: parse::<Kind>(&self.kind)?,
+            metric_type: parse::<MetricType>(&self.metric_type)?,
+            target_metric: self.target_metric.clone(),
+            higher_is_better: self.higher_is_better != 0,
+            alpha: req(&self.alpha, "alpha")?,
+            power: req(&self.power, "power")?,
+            baseline: req(&self.baseline, "baseline")?,
+            baseline_sd: num(&self.baseline_sd)?,
+            mde: req(&self.mde, "MDE")?,
+            min_effect: req(&self.min_effect, "minimum effect")?,
+            planned_units,
+            daily_traffic: num(&self.daily_traffic)?,
+            planned_days: self.planned_days.map(|d| d.max(0) as u32),
+            start_at: ts(self.start_at),
+            channel_id: self.channel_id.clone(),
+            created_by: self.created_by.clone(),
+            planned_per_arm,
+            variants,
+            guardrails,
+        };
+        Ok(StoredExperiment {
+            id: self.id,
+            design,
+            status: parse::<Status>(&self.status)?,
+            started_at: self.started_at,
+            ended_at: self.ended_at,
+            verdict: self.verdict,
+            created_at: self.created_at,
+            variant_ids,
+        })
+    }
 }

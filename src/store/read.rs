@@ -130,6 +130,7 @@ impl Store {
         for sql in [
             format!("DELETE FROM experiment_variant_posts WHERE variant_id IN ({variants})"),
             format!("DELETE FROM experiment_observations WHERE variant_id IN ({variants})"),
+            format!("DELETE FROM experiment_totals WHERE variant_id IN ({variants})"),
             format!("DELETE FROM experiment_variants WHERE experiment_id IN ({experiments})"),
             format!("DELETE FROM experiment_guardrails WHERE experiment_id IN ({experiments})"),
             format!("DELETE FROM experiment_analyses WHERE experiment_id IN ({experiments})"),
