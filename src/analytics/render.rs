@@ -87,15 +87,23 @@ fn base_name(b: Option<RateBase>) -> &'static str {
 fn table(out: &mut String, style: Style, header: &[&str], rows: &[Vec<String>]) {
     match style {
         Style::Html => {
+            // Numbers align right; names and post text align left.
+            let class = |i: usize| {
+                if i == 0 || header[i] == "text" {
+                    " class=\"l\""
+                } else {
+                    ""
+                }
+            };
             out.push_str("<table><thead><tr>");
-            for h in header {
-                let _ = write!(out, "<th>{}</th>", esc(h));
+            for (i, h) in header.iter().enumerate() {
+                let _ = write!(out, "<th{}>{}</th>", class(i), esc(h));
             }
             out.push_str("</tr></thead><tbody>\n");
             for r in rows {
                 out.push_str("<tr>");
-                for c in r {
-                    let _ = write!(out, "<td>{}</td>", esc(c));
+                for (i, c) in r.iter().enumerate() {
+                    let _ = write!(out, "<td{}>{}</td>", class(i), esc(c));
                 }
                 out.push_str("</tr>\n");
             }
@@ -265,7 +273,7 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
             para(
                 &mut s,
                 style,
-                &format!("Score: {}/100 ({})", sc.value, sc.explanation),
+                &format!("Score: {}/100: {}", sc.value, sc.explanation),
             );
             para(
                 &mut s,
@@ -560,5 +568,5 @@ pub fn html_page(r: &Report, currency_symbol: &str, charts: &[(&str, String, Vec
 const CSS: &str = "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1c1d;background:#f8f8f8;margin:0}\
 main{max-width:1000px;margin:0 auto;padding:24px 32px;background:#fff}h1{font-size:26px}h2{font-size:19px;margin-top:28px;border-bottom:1px solid #eee;padding-bottom:4px}\
 table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0}th,td{padding:5px 8px;border-bottom:1px solid #eee;text-align:right}\
-th:first-child,td:first-child{text-align:left}td:last-child{text-align:left}th{background:#fafafa}\
+.l{text-align:left}th{background:#fafafa}\
 figure{margin:16px 0}img{max-width:100%;border:1px solid #eee}figcaption{font-size:13px;color:#616061}footer{margin-top:32px;font-size:12px;color:#888}";
