@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate};
 use serde_json::json;
 
-use super::kpi::{self, funnel_total, kpis, DayRow, FunnelRow};
+use super::kpi::{self, funnel_total, kpis, median, DayRow, FunnelRow};
 use super::report::Recommendation;
 use crate::config::DetectorSettings;
 use crate::store::{NewAlert, PostSeries, ScopeAccount};
@@ -49,19 +49,6 @@ fn name(a: &ScopeAccount) -> String {
         a.platform.display_name(),
         a.handle.as_deref().unwrap_or(&a.external_id)
     )
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
 }
 
 /// Runs every detector.
@@ -169,8 +156,8 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
             .filter_map(|p| lifetime(p).map(|(e, v)| (*p, e, v)))
             .collect();
         let (Some(med_e), Some(med_v)) = (
-            median(recent.iter().map(|r| r.1 as f64).collect()),
-            median(recent.iter().map(|r| r.2).collect()),
+            median(&recent.iter().map(|r| r.1 as f64).collect::<Vec<_>>()),
+            median(&recent.iter().map(|r| r.2).collect::<Vec<_>>()),
         ) else {
             continue;
         };
@@ -239,13 +226,13 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                 cpl(rows, to - Days::new(WINDOW - 1), to).map(|x| x.0)
             })
             .collect();
-        let own = median(trailing.clone());
-        let peers = median(
-            week.iter()
-                .filter(|(k, _, _)| k != key)
-                .map(|x| x.1)
-                .collect(),
-        );
+        let own = median(&trailing);
+        let others: Vec<f64> = week
+            .iter()
+            .filter(|(k, _, _)| k != key)
+            .map(|x| x.1)
+            .collect();
+        let peers = median(&others);
         let reason = if s.cost_per_lead_target > 0.0 && *c > s.cost_per_lead_target {
             Some(format!("above the {:.2} target", s.cost_per_lead_target))
         } else if own.is_some_and(|m| *c > m * (1.0 + s.cost_per_lead_margin)) {

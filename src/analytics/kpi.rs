@@ -327,6 +327,18 @@ pub fn funnel_total<'a>(
     f
 }
 
+/// The median of `values`; None when there are none.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
 /// Least-squares slope of `values` per step, relative to their mean (e.g. +0.02 = +2% a day).
 pub fn relative_trend(values: &[f64]) -> Option<f64> {
     let n = values.len();

@@ -529,7 +529,11 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
     }
     list_start(&mut s, style);
     for a in &r.alerts {
-        bullet(&mut s, style, &format!("[{}] {}", a.severity, a.message));
+        bullet(
+            &mut s,
+            style,
+            &format!("[{}] {}", a.alert.severity, a.alert.message),
+        );
     }
     list_end(&mut s, style);
     if !r.recommendations.is_empty() {

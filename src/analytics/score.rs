@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::Days;
 use serde::Serialize;
 
-use super::kpi::{combine, funnel_total, kpis, DayRow, FunnelRow, Kpis};
+use super::kpi::{combine, funnel_total, kpis, median, DayRow, FunnelRow, Kpis};
 use super::report::Period;
 
 /// Comparable periods before this one that the percentiles are taken against.
@@ -40,18 +40,6 @@ pub fn percentile(value: f64, history: &[f64]) -> f64 {
     let below = history.iter().filter(|h| **h < value).count() as f64;
     let equal = history.iter().filter(|h| **h == value).count() as f64;
     100.0 * (below + 0.5 * equal) / history.len() as f64
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    if s.is_empty() {
-        0.0
-    } else if s.len() % 2 == 1 {
-        s[s.len() / 2]
-    } else {
-        (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
-    }
 }
 
 fn window_kpis(rows: &[DayRow], p: &Period) -> Kpis {
@@ -138,7 +126,7 @@ pub fn score(rows: &[DayRow], funnel: &[FunnelRow], p: Period) -> Option<Score> 
             weight,
             percentile: percentile(current, &history),
             value: current,
-            history_median: median(&history),
+            history_median: median(&history).unwrap_or(0.0),
         });
     }
     if components.is_empty() {

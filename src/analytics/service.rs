@@ -114,10 +114,10 @@ pub async fn build_report(
         .open_alerts(now.timestamp())
         .await?
         .into_iter()
-        .filter(|a| match a.account_id {
+        .filter(|a| match a.alert.account_id {
             Some(id) => ids.contains(&id),
             // Campaign alerts belong to every report that shows the funnel.
-            None => a.kind == "high_cost_per_lead",
+            None => a.alert.kind == "high_cost_per_lead",
         })
         .collect();
     let scope = match (&req.brand, req.platform) {

@@ -118,7 +118,7 @@ pub async fn alerts(store: &Store, format: OutputFormat) -> anyhow::Result<ExitC
                 .unwrap_or_default();
             println!(
                 "#{:<4} {:<8} {:<18} {when}\n      {}",
-                a.id, a.severity, a.kind, a.message
+                a.id, a.alert.severity, a.alert.kind, a.alert.message
             );
         }
     }

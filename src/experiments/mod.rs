@@ -174,15 +174,13 @@ pub type MetricTotals = std::collections::HashMap<String, Vec<ArmTotals>>;
 pub async fn results(store: &Store, id: i64, now: DateTime<Utc>) -> Result<ExperimentResult> {
     let e = load(store, id).await?;
     let mut totals = MetricTotals::new();
-    totals.insert(
-        "primary".into(),
-        store.observation_totals(&e, "primary").await?,
-    );
+    let primary = match e.design.kind {
+        Kind::Content => content_totals(store, &e).await?,
+        Kind::Randomized => store.observation_totals(&e, "primary").await?,
+    };
+    totals.insert("primary".into(), primary);
     for g in &e.design.guardrails {
         totals.insert(g.name.clone(), store.observation_totals(&e, &g.name).await?);
-    }
-    if e.design.kind == Kind::Content {
-        totals.insert("primary".into(), content_totals(store, &e).await?);
     }
     evaluate(&e, &totals, now)
 }

@@ -124,7 +124,7 @@ pub fn power_means(
 }
 
 /// Finds x in (lo, hi) with f(x) = target for an increasing f, to full double precision.
-fn solve_increasing(f: impl Fn(f64) -> f64, target: f64, mut lo: f64, mut hi: f64) -> Result<f64> {
+fn solve_increasing(f: impl Fn(f64) -> f64, target: f64, lo: f64, mut hi: f64) -> Result<f64> {
     let mut grow = 0;
     while f(hi) < target {
         hi *= 2.0;
@@ -135,6 +135,11 @@ fn solve_increasing(f: impl Fn(f64) -> f64, target: f64, mut lo: f64, mut hi: f6
             ));
         }
     }
+    Ok(bisect(f, target, lo, hi))
+}
+
+/// The x in [lo, hi] where an increasing `f` crosses `target`, to full double precision.
+fn bisect(f: impl Fn(f64) -> f64, target: f64, mut lo: f64, mut hi: f64) -> f64 {
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
         if mid <= lo || mid >= hi {
@@ -146,7 +151,7 @@ fn solve_increasing(f: impl Fn(f64) -> f64, target: f64, mut lo: f64, mut hi: f6
             hi = mid;
         }
     }
-    Ok(0.5 * (lo + hi))
+    0.5 * (lo + hi)
 }
 
 /// Units per arm to detect a standardised effect `d` (effect / standard deviation), as
@@ -229,20 +234,7 @@ pub fn mde_proportions(
             "{n_treatment:.0} units per arm can't reach that power from a {baseline} baseline"
         )));
     }
-    let mut lo = 0.0;
-    let mut hi = room * (1.0 - 1e-12);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if f(mid) < power.get() {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Ok(sign * 0.5 * (lo + hi))
+    Ok(sign * bisect(f, power.get(), 0.0, room * (1.0 - 1e-12)))
 }
 
 /// Exposure per arm to detect rates `rate_control` → `rate_treatment` (Wald normal

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use sqlx::Row;
 
 use super::ingest::day_key;
-use super::{unix_now, Result, Store};
+use super::{in_list as list, unix_now, Result, Store};
 use crate::analytics::kpi::{DayRow, Funnel, FunnelRow};
 use crate::config::Backend;
 use crate::domain::rollup::DayValues;
@@ -32,17 +32,6 @@ pub struct PostSeries {
     pub media_type: Option<String>,
     pub paid: Option<bool>,
     pub series: Vec<DayValues>,
-}
-
-/// `$a, $a+1, …` (or `?, ?` on SQLite) for an IN list of `n` values starting at parameter `a`.
-fn list(backend: Backend, start: usize, n: usize) -> String {
-    (0..n)
-        .map(|i| match backend {
-            Backend::Sqlite => format!("?{}", start + i),
-            Backend::Postgres => format!("${}", start + i),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Wraps a query's columns into one JSON array of rows, computed by the database.
@@ -387,17 +376,12 @@ impl Store {
     }
 }
 
-/// An alert as stored.
+/// An alert as stored: the condition and where it stands.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StoredAlert {
     pub id: i64,
-    pub kind: String,
-    pub severity: String,
-    pub subject: String,
-    pub account_id: Option<i64>,
-    pub dedupe_key: String,
-    pub message: String,
-    pub evidence: String,
+    #[serde(flatten)]
+    pub alert: NewAlert,
     pub status: String,
     pub opened_at: i64,
     pub snoozed_until: Option<i64>,
@@ -405,7 +389,7 @@ pub struct StoredAlert {
 }
 
 /// A condition a detector found.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewAlert {
     pub kind: String,
     pub severity: String,
@@ -471,17 +455,19 @@ impl Store {
             .map(|r| {
                 Ok(StoredAlert {
                     id: r.try_get(0)?,
-                    kind: r.try_get(1)?,
-                    severity: r.try_get(2)?,
-                    subject: r.try_get(3)?,
-                    dedupe_key: r.try_get(4)?,
-                    message: r.try_get(5)?,
-                    evidence: r.try_get(6)?,
+                    alert: NewAlert {
+                        kind: r.try_get(1)?,
+                        severity: r.try_get(2)?,
+                        subject: r.try_get(3)?,
+                        account_id: r.try_get(11)?,
+                        dedupe_key: r.try_get(4)?,
+                        message: r.try_get(5)?,
+                        evidence: r.try_get(6)?,
+                    },
                     status: r.try_get(7)?,
                     opened_at: r.try_get(8)?,
                     snoozed_until: r.try_get(9)?,
                     decided_by: r.try_get(10)?,
-                    account_id: r.try_get(11)?,
                 })
             })
             .collect()

@@ -129,7 +129,7 @@ fn opt_i64(c: Option<Count>) -> Option<i64> {
 
 /// `($1,$2,…),($n+1,…)…` for `rows` rows of `cols` columns; plain `?` on SQLite, whose
 /// parameter-name lookup is linear in the number of named parameters, which makes numbered
-/// placeholders quadratic in a batch.
+/// parameters quadratic in a batch.
 fn values_clause(backend: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
@@ -597,14 +597,7 @@ pub(crate) async fn rebuild_account_daily(
     }
     let columns = POST_METRIC_NAMES.join(", ");
     for chunk in stored.chunks(500) {
-        let ids = vec!["?"; chunk.len()].join(", ");
-        let ids = match backend {
-            Backend::Sqlite => ids,
-            Backend::Postgres => (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
+        let ids = super::in_list(backend, 1, chunk.len());
         let sql = format!(
             "SELECT post_id, day, {columns} FROM post_daily WHERE post_id IN ({ids}) \
              ORDER BY post_id, day"
@@ -689,7 +682,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_clause_numbers_every_placeholder() {
+    fn values_clause_numbers_every_parameter() {
         assert_eq!(
             values_clause(Backend::Postgres, 2, 3),
             "($1,$2,$3),($4,$5,$6)"

@@ -1,7 +1,7 @@
 //! The store: the only layer that writes SQL.
 //!
 //! One code path for SQLite and PostgreSQL through sqlx's `Any` driver, chosen at start-up from
-//! the URL. Queries are built at run time with `$N` placeholders, which both backends accept, and
+//! the URL. Queries are built at run time with numbered `$N` parameters, which both backends accept, and
 //! use only types both map the same way (BIGINT, DOUBLE PRECISION, TEXT). DDL differs, so each
 //! backend has its own migrations directory.
 
@@ -177,6 +177,19 @@ fn sqlite_url(url: &str) -> Result<String> {
 /// sentinel is unambiguous. The PostgreSQL store tests bind NULL then a value to catch regressions.
 pub(crate) fn opt_f64(v: Option<f64>) -> f64 {
     v.unwrap_or(f64::NAN)
+}
+
+/// The parameters of an IN list of `n` values starting at parameter `start`: `$3, $4, …`
+/// (`?3, ?4, …` on SQLite, which numbers them the same way).
+pub(crate) fn in_list(backend: Backend, start: usize, n: usize) -> String {
+    let mark = match backend {
+        Backend::Sqlite => '?',
+        Backend::Postgres => '$',
+    };
+    (0..n)
+        .map(|i| format!("{mark}{}", start + i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Current time as stored: Unix seconds.
