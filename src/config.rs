@@ -52,6 +52,45 @@ pub struct Settings {
     pub import: ImportSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
+    pub server: ServerSettings,
+    pub slack: SlackSettings,
+}
+
+/// The HTTP server of `vibe serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub max_body_bytes: usize,
+}
+
+/// How vibe talks to Slack.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSettings {
+    pub api_url: String,
+    pub request_timeout_ms: u64,
+    pub channels: Vec<ChannelBrand>,
+    pub outbox_lease_secs: i64,
+    pub outbox_max_attempts: i64,
+}
+
+/// A channel whose reports cover one brand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelBrand {
+    pub id: String,
+    pub brand: String,
+}
+
+impl SlackSettings {
+    /// The brand a channel is mapped to, if any.
+    pub fn brand_of(&self, channel: &str) -> Option<&str> {
+        self.channels
+            .iter()
+            .find(|c| c.id == channel)
+            .map(|c| c.brand.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -593,6 +632,35 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     }
     if !(7..=730).contains(&s.demo.days) {
         return fail("demo.days", "must be between 7 and 730");
+    }
+    if s.server.listen.parse::<std::net::SocketAddr>().is_err() {
+        return fail(
+            "server.listen",
+            &format!(
+                "{:?} is not an address and port like 127.0.0.1:3000",
+                s.server.listen
+            ),
+        );
+    }
+    if s.server.max_body_bytes < 1024 {
+        return fail("server.max_body_bytes", "must be at least 1024");
+    }
+    if !(s.slack.api_url.starts_with("https://") || s.slack.api_url.starts_with("http://"))
+        || s.slack.api_url.ends_with('/')
+    {
+        return fail(
+            "slack.api_url",
+            "must be an http(s) URL without a trailing slash, like https://slack.com/api",
+        );
+    }
+    if s.slack.request_timeout_ms == 0
+        || s.slack.outbox_lease_secs < 5
+        || s.slack.outbox_max_attempts < 1
+    {
+        return fail(
+            "slack",
+            "request_timeout_ms must be above 0, outbox_lease_secs at least 5 and outbox_max_attempts at least 1",
+        );
     }
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.log.level) {
         return fail(

@@ -186,9 +186,9 @@ const ACCOUNTS: [AccountSpec; 10] = [
 
 /// Index in [`ACCOUNTS`] of the account whose reach drops.
 const DROP_ACCOUNT: usize = 6;
-/// Days at the end of the range during which the drop holds.
+/// Full days before today during which the drop holds (today too).
 const DROP_DAYS: u64 = 7;
-const DROP_REACH_KEPT: f64 = 0.55;
+const DROP_REACH_KEPT: f64 = 0.35;
 /// Indexes in [`ACCOUNTS`] of the accounts with a viral post (not the dropping one).
 const VIRAL_ACCOUNTS: [usize; 4] = [0, 2, 8, 9];
 
@@ -431,7 +431,8 @@ pub fn generate(plan: &DemoPlan) -> DemoData {
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let today = plan.now.date_naive();
     let first = today - Days::new(u64::from(plan.days.max(1)) - 1);
-    let drop_from = today - Days::new(DROP_DAYS - 1);
+    // The drop covers the whole last full week (the detectors' window) and today.
+    let drop_from = today - Days::new(DROP_DAYS);
     let noise = LogNormal::new(0.0, 0.55).unwrap_or_else(|_| unreachable!("valid parameters"));
     let follower_noise = Normal::new(0.0, 1.0).unwrap_or_else(|_| unreachable!("valid parameters"));
     let mut records = Vec::new();

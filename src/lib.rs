@@ -5,15 +5,21 @@
 //! - [`domain`]: the pure core: metric model, rollup arithmetic. No IO, no clock.
 //! - [`store`]: sqlx over SQLite or PostgreSQL; the only place that writes SQL.
 //! - [`import`], [`demo`]: turn files and generated data into domain records for the store.
+//! - [`slack`], [`api`], [`server`]: the Slack adapter, the ingestion API and the HTTP server
+//!   that carries both (`vibe serve`).
 //! - [`cli`]: the command-line adapter.
 
 pub mod analytics;
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod experiments;
+pub mod health;
 pub mod import;
+pub mod server;
+pub mod slack;
 pub mod stats;
 pub mod store;
 pub mod text;

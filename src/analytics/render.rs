@@ -227,6 +227,48 @@ fn post_rows(posts: &[PostLine]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The forecasts in sentences (followers in 30 days; engagements in 7 and 30), or why there are
+/// none.
+pub fn forecast_lines(r: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    let why = |f: &Forecast| match f {
+        Forecast::Ready { .. } => None,
+        Forecast::TooLittleHistory { have, need } => Some(format!(
+            "too little history to forecast ({have} days, needs {need})"
+        )),
+        Forecast::Failed { reason } => Some(format!("no forecast: {reason}")),
+    };
+    match (
+        r.forecasts.followers.at_horizon(),
+        why(&r.forecasts.followers),
+    ) {
+        (Some((p, lo, hi)), _) => out.push(format!(
+            "Followers in 30 days: {} (80% interval {} to {}).",
+            thousands(p.round() as i64),
+            thousands(lo.round() as i64),
+            thousands(hi.round() as i64)
+        )),
+        (None, Some(w)) => out.push(format!("Followers: {w}.")),
+        _ => {}
+    }
+    match (
+        r.forecasts.engagements.total(7),
+        r.forecasts.engagements.total(30),
+        why(&r.forecasts.engagements),
+    ) {
+        (Some((p7, l7, h7)), Some((p30, _, _)), _) => out.push(format!(
+            "Engagements in the next 7 days: {} (daily 80% bounds add up to {} to {}); next 30 days: {}.",
+            thousands(p7.round() as i64),
+            thousands(l7.max(0.0).round() as i64),
+            thousands(h7.round() as i64),
+            thousands(p30.round() as i64)
+        )),
+        (_, _, Some(w)) => out.push(format!("Engagements: {w}.")),
+        _ => {}
+    }
+    out
+}
+
 /// The whole report.
 pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
     let mut s = String::new();
@@ -456,45 +498,9 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
         );
     }
     heading(&mut s, style, "Forecasts");
-    let why = |f: &Forecast| match f {
-        Forecast::Ready { .. } => None,
-        Forecast::TooLittleHistory { have, need } => Some(format!(
-            "too little history to forecast ({have} days, needs {need})"
-        )),
-        Forecast::Failed { reason } => Some(format!("no forecast: {reason}")),
-    };
     list_start(&mut s, style);
-    match (
-        r.forecasts.followers.at_horizon(),
-        why(&r.forecasts.followers),
-    ) {
-        (Some((p, lo, hi)), _) => bullet(
-            &mut s,
-            style,
-            &format!(
-                "Followers in 30 days: {} (80% interval {} to {}).",
-                thousands(p.round() as i64),
-                thousands(lo.round() as i64),
-                thousands(hi.round() as i64)
-            ),
-        ),
-        (None, Some(w)) => bullet(&mut s, style, &format!("Followers: {w}.")),
-        _ => {}
-    }
-    match (r.forecasts.engagements.total(7), r.forecasts.engagements.total(30), why(&r.forecasts.engagements)) {
-        (Some((p7, l7, h7)), Some((p30, _, _)), _) => bullet(
-            &mut s,
-            style,
-            &format!(
-                "Engagements in the next 7 days: {} (daily 80% bounds add up to {} to {}); next 30 days: {}.",
-                thousands(p7.round() as i64),
-                thousands(l7.max(0.0).round() as i64),
-                thousands(h7.round() as i64),
-                thousands(p30.round() as i64)
-            ),
-        ),
-        (_, _, Some(w)) => bullet(&mut s, style, &format!("Engagements: {w}.")),
-        _ => {}
+    for line in forecast_lines(r) {
+        bullet(&mut s, style, &line);
     }
     list_end(&mut s, style);
     if !r.sentiment.is_empty() {

@@ -1,5 +1,6 @@
 //! `vibe abtest …`: the experimentation commands.
 
+use std::fmt::Write;
 use std::process::ExitCode;
 
 use chrono::Utc;
@@ -14,27 +15,46 @@ use crate::import::ImportError;
 use crate::stats::Alpha;
 use crate::store::Store;
 
-fn print_json<T: Serialize>(value: &T) {
+/// Why an `abtest` command didn't complete.
+#[derive(Debug)]
+pub enum Failure {
+    /// The command was wrong: the message says what to change (exit code 2).
+    Usage(String),
+    /// The command was right but couldn't be done (exit code 1).
+    Failed(String),
+    /// The database failed.
+    Internal(anyhow::Error),
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
+        Failure::Internal(e.into())
+    }
+}
+
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+fn print_json<T: Serialize>(out: &mut String, value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("error: can't render JSON: {e}"),
+        Ok(s) => say!(out, "{s}"),
+        Err(e) => say!(out, "error: can't render JSON: {e}"),
     }
 }
 
 /// A usage problem: the message says what to change.
-fn usage(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
-    eprintln!("error: {message}");
-    Ok(ExitCode::from(2))
+fn usage(message: impl std::fmt::Display) -> Result<(), Failure> {
+    Err(Failure::Usage(message.to_string()))
 }
 
-fn failed(e: ExperimentError) -> anyhow::Result<ExitCode> {
+fn failed(e: ExperimentError) -> Result<(), Failure> {
     match e {
         ExperimentError::Store(e) => Err(e.into()),
         e @ ExperimentError::Design(_) => usage(e),
-        e => {
-            eprintln!("error: {e}");
-            Ok(ExitCode::FAILURE)
-        }
+        e => Err(Failure::Failed(e.to_string())),
     }
 }
 
@@ -95,11 +115,36 @@ fn experiment_json(e: &crate::store::StoredExperiment) -> ExperimentJson<'_> {
     }
 }
 
+/// Runs a command in the terminal: prints what it wrote, and errors to stderr.
 pub async fn run(
     store: &Store,
     command: AbtestCommand,
     format: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
+    let mut out = String::new();
+    let result = execute(store, command, format, &mut out).await;
+    print!("{out}");
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(Failure::Usage(m)) => {
+            eprintln!("error: {m}");
+            Ok(ExitCode::from(2))
+        }
+        Err(Failure::Failed(m)) => {
+            eprintln!("error: {m}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(Failure::Internal(e)) => Err(e),
+    }
+}
+
+/// Runs a command, writing its output to `out`.
+pub async fn execute(
+    store: &Store,
+    command: AbtestCommand,
+    format: OutputFormat,
+    out: &mut String,
+) -> Result<(), Failure> {
     let json = format == OutputFormat::Json;
     let now = Utc::now();
     match command {
@@ -109,10 +154,10 @@ pub async fn run(
                 Err(m) => return usage(m),
             };
             match exp::create(store, input, now).await {
-                Ok(e) if json => print_json(&experiment_json(&e)),
+                Ok(e) if json => print_json(out, &experiment_json(&e)),
                 Ok(e) => {
-                    print!("{}", render::design_text(&e));
-                    println!("Start it with: vibe abtest start {}", e.id);
+                    let _ = write!(out, "{}", render::design_text(&e));
+                    say!(out, "Start it with: vibe abtest start {}", e.id);
                 }
                 Err(e) => return failed(e),
             }
@@ -125,13 +170,13 @@ pub async fn run(
                 }
             }
             if json {
-                print_json(&all.iter().map(experiment_json).collect::<Vec<_>>());
+                print_json(out, &all.iter().map(experiment_json).collect::<Vec<_>>());
             } else if all.is_empty() {
-                println!("No tests yet. Design one with: vibe abtest new --help");
+                say!(out, "No tests yet. Design one with: vibe abtest new --help");
             } else {
-                println!("{:>4}  {:<10} {:<11} {:<32} {:>9}  verdict", "id", "status", "kind", "name", "planned");
+                say!(out, "{:>4}  {:<10} {:<11} {:<32} {:>9}  verdict", "id", "status", "kind", "name", "planned");
                 for e in &all {
-                    println!(
+                    say!(out,
                         "{:>4}  {:<10} {:<11} {:<32} {:>9}  {}",
                         e.id,
                         e.status.as_str(),
@@ -164,7 +209,7 @@ pub async fn run(
                     experiment: ExperimentJson<'a>,
                     history: Vec<Event<'a>>,
                 }
-                print_json(&Show {
+                print_json(out, &Show {
                     experiment: experiment_json(&e),
                     history: events
                         .iter()
@@ -178,20 +223,20 @@ pub async fn run(
                         .collect(),
                 });
             } else {
-                print!("{}", render::show_text(&e, &events));
+                let _ = write!(out, "{}", render::show_text(&e, &events));
             }
         }
         AbtestCommand::Start { id, at, by } => match exp::start(store, id, &by, now, at).await {
-            Ok(e) if json => print_json(&experiment_json(&e)),
+            Ok(e) if json => print_json(out, &experiment_json(&e)),
             Ok(e) => match e.design.start_at.filter(|_| e.status == exp::design::Status::Draft) {
-                Some(t) => println!("Experiment {id} will start at {}", t.to_rfc3339()),
-                None => println!("Experiment {id} is running. The hourly check analyses it; see it with: vibe abtest results {id}"),
+                Some(t) => say!(out, "Experiment {id} will start at {}", t.to_rfc3339()),
+                None => say!(out, "Experiment {id} is running. The hourly check analyses it; see it with: vibe abtest results {id}"),
             },
             Err(e) => return failed(e),
         },
         AbtestCommand::Stop { id, reason, by } => match exp::stop(store, id, &by, now, reason).await {
-            Ok(e) if json => print_json(&experiment_json(&e)),
-            Ok(_) => println!("Experiment {id} stopped."),
+            Ok(e) if json => print_json(out, &experiment_json(&e)),
+            Ok(_) => say!(out, "Experiment {id} stopped."),
             Err(e) => return failed(e),
         },
         AbtestCommand::Results { id: None, .. } => {
@@ -219,18 +264,18 @@ pub async fn run(
                     .collect();
                 // Compact: one test per line would be too long to read anyway.
                 match serde_json::to_string(&rows) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => eprintln!("error: can't render JSON: {e}"),
+                    Ok(s) => say!(out, "{s}"),
+                    Err(e) => return Err(Failure::Internal(e.into())),
                 }
             } else if all.is_empty() {
-                println!("No running tests.");
+                say!(out, "No running tests.");
             } else {
                 for (e, r) in &all {
                     let line = match r {
                         Ok(r) => render::verdict_sentence(e, r),
                         Err(err) => format!("can't analyse: {err}"),
                     };
-                    println!("{:>4}  {}: {line}", e.id, e.design.name);
+                    say!(out, "{:>4}  {}: {line}", e.id, e.design.name);
                 }
             }
         }
@@ -250,7 +295,7 @@ pub async fn run(
                         variants: Vec<&'a str>,
                         verdict_text: String,
                     }
-                    print_json(&Results {
+                    print_json(out, &Results {
                         result: &r,
                         name: &e.design.name,
                         status: e.status.as_str(),
@@ -258,7 +303,9 @@ pub async fn run(
                         verdict_text: render::verdict_sentence(&e, &r),
                     });
                 }
-                Ok(r) => print!("{}", render::results_text(&e, &r)),
+                Ok(r) => {
+                    let _ = write!(out, "{}", render::results_text(&e, &r));
+                }
                 Err(err) => return failed(err),
             }
         }
@@ -278,17 +325,17 @@ pub async fn run(
             let rows = match read_observations(&file, &variants, &types) {
                 Ok(r) => r,
                 Err(ImportError::Invalid { path, issues }) => {
-                    eprintln!("error: {}: {} invalid row(s); nothing was written", path.display(), issues.len());
+                    let mut m = format!("{}: {} invalid row(s); nothing was written", path.display(), issues.len());
                     for i in &issues {
-                        eprintln!("  {}", i.located(&path));
+                        let _ = write!(m, "\n  {}", i.located(&path));
                     }
-                    return Ok(ExitCode::FAILURE);
+                    return Err(Failure::Failed(m));
                 }
                 Err(err) => return usage(err),
             };
             match store.add_observations(&e, &rows).await {
-                Ok(n) if json => print_json(&serde_json::json!({ "experiment": id, "observations": n })),
-                Ok(n) => println!("Imported {n} observation(s) into experiment {id}."),
+                Ok(n) if json => print_json(out, &serde_json::json!({ "experiment": id, "observations": n })),
+                Ok(n) => say!(out, "Imported {n} observation(s) into experiment {id}."),
                 Err(crate::store::StoreError::Conflict(m)) => return usage(m),
                 Err(err) => return Err(err.into()),
             }
@@ -305,12 +352,12 @@ pub async fn run(
                     Err(err) => return Err(err.into()),
                 }
             }
-            println!("Linked {} post(s) to {variant:?} of experiment {id}.", posts.len());
+            say!(out, "Linked {} post(s) to {variant:?} of experiment {id}.", posts.len());
         }
         AbtestCommand::Check { now: at } => match exp::check(store, at.unwrap_or(now)).await {
-            Ok(r) if json => print_json(&r),
+            Ok(r) if json => print_json(out, &r),
             Ok(r) => {
-                println!(
+                say!(out,
                     "Started {}, analysed {}, concluded {} test(s).",
                     r.started.len(),
                     r.analysed.len(),
@@ -318,22 +365,24 @@ pub async fn run(
                 );
                 for id in &r.concluded {
                     if let Some(e) = store.experiment(*id).await? {
-                        println!("  {id} {}: {}", e.design.name, e.verdict.unwrap_or_default());
+                        say!(out, "  {id} {}: {}", e.design.name, e.verdict.unwrap_or_default());
                     }
                 }
                 for id in &r.sample_ratio_mismatch {
-                    println!("  {id}: sample ratio mismatch — check the split before trusting its results");
+                    say!(out, "  {id}: sample ratio mismatch — check the split before trusting its results");
                 }
                 for (id, why) in &r.failed {
-                    println!("  {id}: can't analyse: {why}");
+                    say!(out, "  {id}: can't analyse: {why}");
                 }
             }
             Err(e) => return failed(e),
         },
         AbtestCommand::Plan { metric_type, baseline, baseline_sd, mde, units, alpha, power, arms, daily_traffic } => {
             match calc::plan(metric_type, baseline, baseline_sd, mde, units, alpha, power, arms, daily_traffic) {
-                Ok(p) if json => print_json(&p),
-                Ok(p) => print!("{}", calc::plan_text(&p)),
+                Ok(p) if json => print_json(out, &p),
+                Ok(p) => {
+                    let _ = write!(out, "{}", calc::plan_text(&p));
+                }
                 Err(m) => return usage(m),
             }
         }
@@ -348,11 +397,13 @@ pub async fn run(
                 Err(m) => return usage(m),
             };
             match calc::calc(&parsed, alpha) {
-                Ok(r) if json => print_json(&r),
-                Ok(r) => print!("{}", calc::calc_text(&r)),
+                Ok(r) if json => print_json(out, &r),
+                Ok(r) => {
+                    let _ = write!(out, "{}", calc::calc_text(&r));
+                }
                 Err(e) => return usage(e),
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -1,8 +1,10 @@
 //! The command-line adapter: parses arguments, loads the configuration, opens the store and
 //! prints results. Logic lives in the modules it calls.
 
-mod abtest;
+pub mod abtest;
 mod analysis;
+
+pub use analysis::period_and_platform;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -129,10 +131,50 @@ pub enum Command {
         #[command(subcommand)]
         command: AbtestCommand,
     },
+    /// Run the Slack bot: the endpoints Slack calls, the ingestion API, health checks, and the
+    /// worker that delivers messages to channels.
+    ///
+    /// Needs SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN from the Slack app (it starts without them
+    /// and says what is missing). Stops cleanly on SIGTERM or Ctrl-C.
+    Serve {
+        /// Address and port to listen on [default: server.listen]
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+    },
+    /// Check the database, migrations, outbox and Slack; exits 0 when everything that is
+    /// configured is healthy.
+    Health {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Manage the bearer tokens of the HTTP ingestion API.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Apply database migrations (they also run at the start of every command).
     Migrate,
     /// Print the effective configuration, with secrets redacted.
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is shown once and stored only as a hash.
+    Create {
+        /// A name to tell it apart, e.g. the system that will use it.
+        name: String,
+        /// What it may do: metrics:write, observations:write [default: both]
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+    },
+    /// List tokens (never their values).
+    List {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Revoke a token by name; requests with it are refused from then on.
+    Revoke { name: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -438,6 +480,56 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             store.close().await;
             code
         }
+        Command::Serve { listen } => {
+            let mut config = config;
+            if let Some(l) = listen {
+                if l.parse::<std::net::SocketAddr>().is_err() {
+                    eprintln!(
+                        "error: --listen {l:?} is not an address and port like 127.0.0.1:3000"
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+                config.settings.server.listen = l;
+            }
+            let store = open_store(&config.settings).await?;
+            serve(store, &config).await
+        }
+        Command::Health { format } => {
+            let store = match Store::connect(&settings.database).await {
+                Ok(s) => s,
+                Err(e) => {
+                    println!("FAIL database    {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let web = crate::slack::web::SlackWeb::new(
+                &settings.slack.api_url,
+                config.secrets.slack_bot_token.as_ref(),
+                std::time::Duration::from_millis(settings.slack.request_timeout_ms),
+            )?;
+            let h = crate::health::check(
+                &store,
+                Some(&web).filter(|w| w.has_token()),
+                chrono::Utc::now().timestamp(),
+            )
+            .await;
+            store.close().await;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&h)?),
+                OutputFormat::Text => print!("{}", h.text()),
+            }
+            Ok(if h.healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Token { command } => {
+            let store = open_store(settings).await?;
+            let code = token(&store, command).await;
+            store.close().await;
+            code
+        }
         Command::Migrate => {
             let store = Store::connect(&settings.database).await?;
             let applied = store.migrate().await?;
@@ -549,6 +641,104 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             analysis::demo_report(&store, settings, &html).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(store: Store, config: &Config) -> anyhow::Result<ExitCode> {
+    let app = crate::server::Application::build(store.clone(), config).await?;
+    for line in crate::server::describe_setup(config, app.addr()) {
+        eprintln!("{line}");
+    }
+    let (_tx, stop) = crate::server::stop_on_signals();
+    app.run(stop).await?;
+    store.close().await;
+    eprintln!("vibe stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    let now = chrono::Utc::now().timestamp();
+    match command {
+        TokenCommand::Create { name, scopes } => {
+            let scopes: Vec<&str> = if scopes.is_empty() {
+                crate::api::SCOPES.to_vec()
+            } else {
+                scopes.iter().map(String::as_str).collect()
+            };
+            if let Some(bad) = scopes.iter().find(|s| !crate::api::SCOPES.contains(s)) {
+                eprintln!(
+                    "error: unknown scope {bad:?}; scopes are {}",
+                    crate::api::SCOPES.join(", ")
+                );
+                return Ok(ExitCode::from(2));
+            }
+            let token = crate::api::new_token();
+            let prefix: String = token.chars().take(9).collect();
+            match store
+                .create_api_token(
+                    name.trim(),
+                    &crate::api::token_hash(&token),
+                    &prefix,
+                    &scopes,
+                    now,
+                )
+                .await
+            {
+                Ok(_) => {
+                    println!("{token}");
+                    eprintln!(
+                        "Token {name:?} ({}) created. It is shown only now: store it as a secret. \
+                         Send it as `Authorization: Bearer <token>`.",
+                        scopes.join(", ")
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(crate::store::StoreError::Conflict(m)) => {
+                    eprintln!("error: {m}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        TokenCommand::List { format } => {
+            let tokens = store.api_tokens().await?;
+            if format == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+            } else if tokens.is_empty() {
+                println!("No tokens. Create one with: vibe token create NAME");
+            } else {
+                let when = |t: Option<i64>| {
+                    t.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_else(|| "-".into())
+                };
+                println!(
+                    "{:<20} {:<10} {:<34} {:<16} {:<16} revoked",
+                    "name", "prefix", "scopes", "created", "last used"
+                );
+                for t in tokens {
+                    println!(
+                        "{:<20} {:<10} {:<34} {:<16} {:<16} {}",
+                        t.name,
+                        t.prefix,
+                        t.scopes.join(" "),
+                        when(Some(t.created_at)),
+                        when(t.last_used_at),
+                        when(t.revoked_at)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Revoke { name } => {
+            if store.revoke_api_token(&name, now).await? {
+                println!("Token {name:?} revoked.");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("error: no live token named {name:?}");
+                Ok(ExitCode::FAILURE)
+            }
         }
     }
 }

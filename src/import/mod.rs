@@ -363,6 +363,48 @@ pub async fn import_file(
     })
 }
 
+/// Records of the generic schema sent as JSON objects (the ingestion API), all or nothing: the
+/// records, or every problem, numbered from 1 in the order sent. Unknown keys become notes.
+pub fn parse_json_records(
+    values: &[serde_json::Value],
+) -> Result<(Vec<Record>, Vec<String>), Vec<RowIssue>> {
+    // One object per line is exactly the JSON Lines format, whose parser names the line.
+    let mut text = String::new();
+    for v in values {
+        text.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "null".into()));
+        text.push('\n');
+    }
+    let mut parser = generic::JsonlParser::new(text.as_bytes());
+    let mut missing = MissingCells::default();
+    let mut records = Vec::new();
+    let mut issues = Vec::new();
+    while let Some((_, parsed)) = parser.next_row(&mut missing) {
+        match parsed {
+            Ok(r) => records.extend(r),
+            Err(issue) if issues.len() < MAX_LISTED_ISSUES => issues.push(issue),
+            Err(_) => {}
+        }
+    }
+    if issues.is_empty() {
+        let mut notes = parser.notes();
+        notes.extend(missing.lines());
+        Ok((records, notes))
+    } else {
+        Err(issues)
+    }
+}
+
+/// Writes parsed records in one transaction.
+pub async fn ingest_records(
+    store: &Store,
+    records: &[Record],
+    batch_size: usize,
+) -> Result<IngestStats, StoreError> {
+    let mut ingest = store.begin_ingest(Source::Import, batch_size).await?;
+    add_all(&mut ingest, records).await?;
+    ingest.finish().await
+}
+
 async fn add_all(ingest: &mut Ingest, records: &[Record]) -> Result<(), StoreError> {
     for r in records {
         ingest.add(r).await?;

@@ -102,6 +102,40 @@ fn parse_row(
     Ok(o)
 }
 
+/// Observations sent as JSON objects (the ingestion API): every one, or every problem, numbered
+/// from 1 in the order sent.
+pub fn parse_observation_objects(
+    values: &[serde_json::Value],
+    variants: &[&str],
+    types: &dyn Fn(&str) -> Option<MetricType>,
+) -> Result<Vec<Observation>, Vec<RowIssue>> {
+    let mut missing = MissingCells::default();
+    let mut rows = Vec::new();
+    let mut issues = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let n = i as u64 + 1;
+        let Some(obj) = v.as_object() else {
+            issues.push(RowIssue::new(n, None, "is not a JSON object"));
+            continue;
+        };
+        let row = JsonRow(obj);
+        let cells = Cells {
+            row: &row,
+            line: n,
+            missing: &mut missing,
+        };
+        match parse_row(&cells, variants, types) {
+            Ok(o) => rows.push(o),
+            Err(e) => issues.push(e),
+        }
+    }
+    if issues.is_empty() {
+        Ok(rows)
+    } else {
+        Err(issues)
+    }
+}
+
 /// Reads every observation of a file, or every problem with it.
 pub fn read_observations(
     path: &Path,

@@ -534,25 +534,46 @@ impl Store {
 impl Store {
     /// Keeps a generated report; returns its id.
     pub async fn save_report(&self, r: &crate::analytics::report::Report) -> Result<i64> {
-        let body = serde_json::to_string(r)
-            .map_err(|e| super::StoreError::Conflict(format!("can't serialise the report: {e}")))?;
-        let kind = serde_json::to_value(r.period.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        Ok(sqlx::query_scalar(
-            "INSERT INTO reports (kind, brand, platform, period_from, period_to, generated_at, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(kind)
-        .bind(r.brand.as_deref())
-        .bind(r.platform.map(|p| p.as_str()))
-        .bind(day_key(r.period.from))
-        .bind(day_key(r.period.to))
-        .bind(r.generated_at.timestamp())
-        .bind(body)
-        .bind(unix_now())
-        .fetch_one(&self.pool)
-        .await?)
+        let mut conn = self.pool.acquire().await?;
+        insert_report(&mut conn, r).await
     }
+
+    /// Keeps a report and queues the messages that deliver it, in one transaction.
+    pub async fn save_report_and_enqueue(
+        &self,
+        r: &crate::analytics::report::Report,
+        messages: &[super::NewOutboxMessage],
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id = insert_report(&mut tx, r).await?;
+        super::slack::insert_outbox(&mut tx, messages, unix_now()).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+}
+
+async fn insert_report(
+    conn: &mut sqlx::AnyConnection,
+    r: &crate::analytics::report::Report,
+) -> Result<i64> {
+    let body = serde_json::to_string(r)
+        .map_err(|e| super::StoreError::Conflict(format!("can't serialise the report: {e}")))?;
+    let kind = serde_json::to_value(r.period.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    Ok(sqlx::query_scalar(
+        "INSERT INTO reports (kind, brand, platform, period_from, period_to, generated_at, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(kind)
+    .bind(r.brand.as_deref())
+    .bind(r.platform.map(|p| p.as_str()))
+    .bind(day_key(r.period.from))
+    .bind(day_key(r.period.to))
+    .bind(r.generated_at.timestamp())
+    .bind(body)
+    .bind(unix_now())
+    .fetch_one(&mut *conn)
+    .await?)
 }

@@ -9,6 +9,7 @@ mod analytics;
 mod experiments;
 mod ingest;
 mod read;
+mod slack;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,6 +24,7 @@ pub use experiments::{ArmTotals, ExperimentEvent, Observation, StoredExperiment,
 pub use ingest::Source;
 pub use ingest::{Ingest, IngestStats};
 pub use read::{AccountSummary, CampaignTotals, TableCounts};
+pub use slack::{ApiToken, NewOutboxMessage, OutboxBacklog, OutboxKind, OutboxRow, OutboxStatus};
 
 use crate::config::{Backend, DatabaseSettings};
 

@@ -2,8 +2,13 @@
 //! names a server (each test then gets a database of its own), and the real binary.
 
 mod analytics;
+mod api;
 mod cli;
 mod experiments;
+mod fake_slack;
 mod helpers;
 mod import;
+mod manifest;
+mod slack;
+mod slack_app;
 mod store;

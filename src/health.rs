@@ -1,0 +1,118 @@
+//! Health: is the database reachable and migrated, is the outbox draining, can vibe reach
+//! Slack with its token. Shared by `vibe health`, `/vibe health` and `/readyz`.
+
+use serde::Serialize;
+
+use crate::slack::web::SlackWeb;
+use crate::store::Store;
+
+/// The state of one part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "detail")]
+pub enum State {
+    Ok(String),
+    /// Not set up; not a failure (an unconfigured Slack, say).
+    NotConfigured(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    #[serde(flatten)]
+    pub state: State,
+}
+
+/// Every check, in a fixed order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    pub healthy: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Health {
+    /// As lines for a terminal or a Slack code block.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for c in &self.checks {
+            let (mark, detail) = match &c.state {
+                State::Ok(d) => ("ok  ", d),
+                State::NotConfigured(d) => ("--  ", d),
+                State::Failed(d) => ("FAIL", d),
+            };
+            out.push_str(&format!("{mark} {:<11} {detail}\n", c.name));
+        }
+        out.push_str(if self.healthy {
+            "Healthy.\n"
+        } else {
+            "Something configured is failing.\n"
+        });
+        out
+    }
+}
+
+/// Runs every check. `slack` is None when no bot token is set.
+pub async fn check(store: &Store, slack: Option<&SlackWeb>, now: i64) -> Health {
+    let mut checks = Vec::new();
+    let db = match sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(store.pool())
+        .await
+    {
+        Ok(_) => State::Ok(format!("{:?} reachable", store.backend())),
+        Err(e) => State::Failed(format!("unreachable: {e}")),
+    };
+    let db_ok = matches!(db, State::Ok(_));
+    checks.push(Check {
+        name: "database",
+        state: db,
+    });
+    if db_ok {
+        let known = store.known_migrations();
+        let state = match store.applied_migrations().await {
+            Ok(n) if n == known => State::Ok(format!("{n} of {known} applied")),
+            Ok(n) => State::Failed(format!("{n} of {known} applied: run `vibe migrate`")),
+            Err(e) => State::Failed(format!("can't read: {e}")),
+        };
+        checks.push(Check {
+            name: "migrations",
+            state,
+        });
+        let state = match store.outbox_backlog().await {
+            Ok(b) => {
+                let oldest = b
+                    .oldest_pending_at
+                    .map(|t| format!(", oldest queued {} s ago", (now - t).max(0)))
+                    .unwrap_or_default();
+                let text = format!("{} waiting{oldest}; {} failed", b.pending, b.failed);
+                // A message stuck for 10 minutes means delivery is not happening.
+                if b.oldest_pending_at.is_some_and(|t| now - t > 600) {
+                    State::Failed(text)
+                } else {
+                    State::Ok(text)
+                }
+            }
+            Err(e) => State::Failed(format!("can't read: {e}")),
+        };
+        checks.push(Check {
+            name: "outbox",
+            state,
+        });
+    }
+    let state = match slack {
+        None => State::NotConfigured("SLACK_BOT_TOKEN is not set".into()),
+        Some(web) => match web.auth_test().await {
+            Ok(id) => State::Ok(format!(
+                "signed in as {}{}",
+                id.user_id,
+                id.team.map(|t| format!(" in {t}")).unwrap_or_default()
+            )),
+            Err(e) => State::Failed(format!("auth.test: {e}")),
+        },
+    };
+    checks.push(Check {
+        name: "slack",
+        state,
+    });
+    let healthy = checks.iter().all(|c| !matches!(c.state, State::Failed(_)));
+    Health { healthy, checks }
+}

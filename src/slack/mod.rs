@@ -1,0 +1,16 @@
+//! The Slack adapter: the only code that knows Slack's JSON and Block Kit.
+//!
+//! - [`http`]: the verified endpoints (`/slack/commands`, `/slack/interactions`, `/slack/events`).
+//! - [`commands`]: what a command or a click does, shared by HTTP and Socket Mode.
+//! - [`command`]: `/vibe …` text through the CLI's grammar; help generated from it.
+//! - [`render`], [`blocks`]: messages from the engines' data, within Block Kit's limits.
+//! - [`outbox`]: delivering queued channel messages exactly once, as far as Slack allows.
+//! - [`web`]: slack-morphism's Web API client with timeouts and sorted errors.
+
+pub mod blocks;
+pub mod command;
+pub mod commands;
+pub mod http;
+pub mod outbox;
+pub mod render;
+pub mod web;

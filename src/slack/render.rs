@@ -1,0 +1,511 @@
+//! vibe's Slack messages, from the same data the terminal shows (layouts from
+//! reference/slack-message-design.md): the report, help, errors, command output, alerts.
+
+use super::blocks::{self, escape, Message};
+use super::command::HelpLine;
+use crate::analytics::report::{KpiBlock, PeriodKind, PostLine, Report};
+use crate::domain::RateBase;
+use crate::store::StoredAlert;
+use crate::text::thousands;
+
+/// A report as Slack messages: the summary for the channel, the details for its thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportMessages {
+    pub parent: Message,
+    pub thread: Vec<Message>,
+}
+
+fn kind_word(k: PeriodKind) -> &'static str {
+    match k {
+        PeriodKind::Daily => "Daily",
+        PeriodKind::Weekly => "Weekly",
+        PeriodKind::Monthly => "Monthly",
+        PeriodKind::Custom => "Custom",
+    }
+}
+
+/// "▲ 12%" / "▼ 3%", or nothing when unknown.
+fn change(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v.is_finite() => {
+            let arrow = if v > 0.0005 {
+                "▲"
+            } else if v < -0.0005 {
+                "▼"
+            } else {
+                "±"
+            };
+            format!("{arrow} {:.1}%", (v * 100.0).abs())
+        }
+        _ => String::new(),
+    }
+}
+
+/// Good/bad marker for a change where up is good; ⚪ within 2%.
+fn judged(x: Option<f64>) -> &'static str {
+    match x {
+        Some(v) if v > 0.02 => "🟢 ",
+        Some(v) if v < -0.02 => "🔴 ",
+        Some(_) => "⚪ ",
+        None => "",
+    }
+}
+
+fn rate(v: Option<f64>) -> String {
+    v.map(|r| format!("{:.2}%", r * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn base_word(b: Option<RateBase>) -> &'static str {
+    match b {
+        Some(RateBase::Reach) => "by reach",
+        Some(RateBase::Impressions) => "by impressions",
+        Some(RateBase::Views) => "by views",
+        Some(RateBase::Followers) => "by followers",
+        None => "by each platform's base",
+    }
+}
+
+fn compact(n: i64) -> String {
+    let a = n.unsigned_abs() as f64;
+    let sign = if n < 0 { "-" } else { "" };
+    if a >= 1e6 {
+        format!("{sign}{:.1}M", a / 1e6)
+    } else if a >= 1e4 {
+        format!("{sign}{:.1}k", a / 1e3)
+    } else {
+        thousands(n)
+    }
+}
+
+fn kpi_fields(
+    k: &KpiBlock,
+    symbol: &str,
+    cost_per_lead: Option<(Option<f64>, Option<f64>)>,
+) -> Vec<String> {
+    let c = &k.current;
+    let audience = c.rate_denominator.or(c.reach).or(c.impressions).or(c.views);
+    let mut f = vec![
+        format!(
+            "*Audience*\n{}  {}{}",
+            audience.map(compact).unwrap_or_else(|| "—".into()),
+            judged(k.changes.seen),
+            change(k.changes.seen)
+        ),
+        format!(
+            "*Engagements*\n{}  {}{}",
+            c.engagements.map(compact).unwrap_or_else(|| "—".into()),
+            judged(k.changes.engagements),
+            change(k.changes.engagements)
+        ),
+        format!(
+            "*Engagement rate*\n{}  {}{}",
+            rate(c.engagement_rate),
+            judged(k.changes.engagement_rate),
+            change(k.changes.engagement_rate)
+        ),
+        format!(
+            "*Follower growth*\n{}",
+            c.follower_growth
+                .map(|g| format!("{}{}", if g >= 0 { "+" } else { "" }, thousands(g)))
+                .unwrap_or_else(|| "—".into())
+        ),
+    ];
+    if let Some((now, before)) = cost_per_lead {
+        let judged_cost = match (now, before) {
+            (Some(a), Some(b)) if b > 0.0 => {
+                let d = a / b - 1.0;
+                // Cheaper leads are good.
+                format!("{}{}", judged(Some(-d)), change(Some(d)))
+            }
+            _ => String::new(),
+        };
+        f.push(format!(
+            "*Cost per lead*\n{}  {judged_cost}",
+            now.map(|x| format!("{symbol}{x:.2}"))
+                .unwrap_or_else(|| "—".into())
+        ));
+    }
+    f
+}
+
+fn post_line(p: &PostLine) -> String {
+    let text = p
+        .text
+        .as_deref()
+        .map(|t| blocks::truncate(&t.split_whitespace().collect::<Vec<_>>().join(" "), 80))
+        .unwrap_or_else(|| p.post_id.clone());
+    format!(
+        "{} @{} · {} engagements · {} {} · “{}”",
+        p.platform.display_name(),
+        escape(&p.account),
+        thousands(p.engagements),
+        rate(p.engagement_rate),
+        base_word(p.rate_base).trim_start_matches("by "),
+        escape(&text)
+    )
+}
+
+/// The report: a compact parent (score, key numbers, top post, next steps) and thread replies
+/// (per-platform table, posts, funnel, forecasts).
+pub fn report(r: &Report, symbol: &str) -> ReportMessages {
+    let p = &r.period;
+    let scope = r
+        .brand
+        .as_deref()
+        .map(escape)
+        .unwrap_or_else(|| "All accounts".into());
+    let platform = r
+        .platform
+        .map(|p| format!(" · {}", p.display_name()))
+        .unwrap_or_default();
+    let kind = kind_word(p.kind);
+    let icon = if p.kind == PeriodKind::Daily {
+        "☀️"
+    } else {
+        "📊"
+    };
+    let mut parent = vec![
+        blocks::header(&format!(
+            "{icon} {kind} report · {}{platform}",
+            r.brand.as_deref().unwrap_or("All accounts")
+        )),
+        blocks::context(&[format!(
+            "{} to {} · vs {} to {} · {}",
+            p.from, p.to, p.previous_from, p.previous_to, r.timezone
+        )]),
+    ];
+    let score_line = match &r.score_detail {
+        Some(sc) => {
+            let parts: Vec<String> = sc
+                .components
+                .iter()
+                .map(|c| format!("{} {:.0}", c.name, c.percentile))
+                .collect();
+            format!(
+                "*Score {}/100*\n{}\n{}",
+                sc.value,
+                parts.join(" · "),
+                escape(&sc.explanation)
+            )
+        }
+        None => {
+            "*Score —*\nNot enough history yet: the score needs 4 comparable past periods.".into()
+        }
+    };
+    parent.push(blocks::section(&score_line));
+    let cpl = r
+        .funnel
+        .as_ref()
+        .map(|f| (f.rates.cost_per_lead, f.previous_rates.cost_per_lead));
+    parent.push(blocks::fields(&kpi_fields(&r.total, symbol, cpl)));
+    let mut notable = Vec::new();
+    if let Some(top) = r.top_posts.first() {
+        notable.push(format!("*Top post* {}", post_line(top)));
+    }
+    if !r.alerts.is_empty() {
+        let first = &r.alerts[0];
+        notable.push(format!(
+            "*Alerts* {} open · {}",
+            r.alerts.len(),
+            escape(&blocks::truncate(&first.alert.message, 200))
+        ));
+    }
+    if !notable.is_empty() {
+        parent.push(blocks::section(&notable.join("\n")));
+    }
+    if !r.recommendations.is_empty() {
+        let lines: Vec<String> = r
+            .recommendations
+            .iter()
+            .take(3)
+            .enumerate()
+            .map(|(i, rec)| format!("{}. {}", i + 1, escape(&rec.text)))
+            .collect();
+        parent.push(blocks::section(&format!(
+            "*Next steps*\n{}",
+            lines.join("\n")
+        )));
+    }
+    parent.push(blocks::context(&[format!(
+        "Engagement rate {} · {}chart, per-platform table, posts and funnel in the thread 🧵",
+        base_word(r.total.current.rate_base),
+        r.data_through
+            .map(|d| format!("data ends {d} · "))
+            .unwrap_or_default()
+    )]));
+
+    let headline = match r.score {
+        Some(s) => format!("score {s}/100"),
+        None => "no score yet".into(),
+    };
+    let text = format!(
+        "{kind} report, {scope}{platform}, {} to {}: {headline}. Engagements {}{}, engagement rate {}.",
+        p.from,
+        p.to,
+        r.total
+            .current
+            .engagements
+            .map(thousands)
+            .unwrap_or_else(|| "—".into()),
+        r.total
+            .changes
+            .engagements
+            .map(|c| format!(" ({})", crate::text::signed_percent(c)))
+            .unwrap_or_default(),
+        rate(r.total.current.engagement_rate)
+    );
+
+    ReportMessages {
+        parent: Message::new(&text, parent),
+        thread: thread_messages(r, symbol, &text),
+    }
+}
+
+fn thread_messages(r: &Report, symbol: &str, text: &str) -> Vec<Message> {
+    let mut out = Vec::new();
+    // The per-platform table, preformatted so the columns line up.
+    let mut table = String::from("```\n");
+    table.push_str(&format!(
+        "{:<10} {:>5} {:>9} {:>8} {:>11} {:>8} {:>8}\n",
+        "platform", "posts", "audience", "Δ", "engagements", "Δ", "ER"
+    ));
+    let row = |name: &str, k: &KpiBlock| {
+        let c = &k.current;
+        format!(
+            "{:<10} {:>5} {:>9} {:>8} {:>11} {:>8} {:>8}\n",
+            name,
+            c.posts,
+            c.rate_denominator
+                .map(compact)
+                .unwrap_or_else(|| "—".into()),
+            change(k.changes.seen),
+            c.engagements.map(compact).unwrap_or_else(|| "—".into()),
+            change(k.changes.engagements),
+            rate(c.engagement_rate)
+        )
+    };
+    for b in &r.platforms {
+        table.push_str(&row(b.platform.display_name(), &b.kpis));
+    }
+    table.push_str(&row("Total", &r.total));
+    table.push_str("```");
+    let mut details = vec![blocks::section("*KPIs by platform*")];
+    details.extend(blocks::sections(&table));
+    if !r.top_posts.is_empty() {
+        let lines: Vec<String> = r
+            .top_posts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{}. {}", i + 1, post_line(p)))
+            .collect();
+        details.extend(blocks::sections(&format!(
+            "*Top posts* (engagements added in the period)\n{}",
+            lines.join("\n")
+        )));
+    }
+    if !r.bottom_posts.is_empty() {
+        let lines: Vec<String> = r
+            .bottom_posts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{}. {}", i + 1, post_line(p)))
+            .collect();
+        details.extend(blocks::sections(&format!(
+            "*Lowest engagement rate* (posts published in the period)\n{}",
+            lines.join("\n")
+        )));
+    }
+    if let Some(f) = &r.funnel {
+        let opt = |v: Option<i64>| v.map(thousands).unwrap_or_else(|| "—".into());
+        let money = |c: Option<i64>| {
+            c.map(|c| format!("{symbol}{}", thousands(c / 100)))
+                .unwrap_or_else(|| "—".into())
+        };
+        let cost = |v: Option<f64>| {
+            v.map(|x| format!("{symbol}{x:.2}"))
+                .unwrap_or_else(|| "—".into())
+        };
+        let cur = &f.current;
+        let mut s = format!(
+            "*Paid funnel*\n{} impressions → {} clicks ({}) → {} leads ({}) → {} conversions ({}) → {} revenue\nSpend {} · cost per lead {} (was {}) · ROAS {}",
+            opt(cur.impressions),
+            opt(cur.clicks),
+            rate(f.rates.click_through_rate),
+            opt(cur.leads),
+            rate(f.rates.lead_rate),
+            opt(cur.conversions),
+            rate(f.rates.conversion_rate),
+            money(cur.revenue_cents),
+            money(cur.spend_cents),
+            cost(f.rates.cost_per_lead),
+            cost(f.previous_rates.cost_per_lead),
+            f.rates.roas.map(|x| format!("{x:.2}x")).unwrap_or_else(|| "—".into()),
+        );
+        for c in &f.campaigns {
+            s.push_str(&format!(
+                "\n• {} ({}): spend {}, {} leads, cost per lead {}",
+                escape(&c.campaign),
+                escape(&c.platform),
+                money(c.funnel.spend_cents),
+                opt(c.funnel.leads),
+                cost(c.rates.cost_per_lead)
+            ));
+        }
+        details.extend(blocks::sections(&s));
+    }
+    let forecast: Vec<String> = crate::analytics::render::forecast_lines(r)
+        .iter()
+        .map(|l| escape(l))
+        .collect();
+    if !forecast.is_empty() {
+        details.push(blocks::section(&format!(
+            "*Forecasts*\n{}",
+            forecast.join("\n")
+        )));
+    }
+    if !r.recommendations.is_empty() {
+        let lines: Vec<String> = r
+            .recommendations
+            .iter()
+            .map(|rec| format!("• {} _({})_", escape(&rec.text), escape(&rec.evidence)))
+            .collect();
+        details.extend(blocks::sections(&format!(
+            "*Recommendations and their evidence*\n{}",
+            lines.join("\n")
+        )));
+    }
+    out.extend(blocks::split(&format!("Details: {text}"), details));
+    out
+}
+
+/// `/vibe help`, from the grammar, opened by a line on what went wrong when that's why.
+pub fn help(lines: &[HelpLine], problem: Option<&str>) -> Message {
+    let mut b = Vec::new();
+    if let Some(p) = problem {
+        b.push(blocks::section(&format!("⚠️ {}", escape(p))));
+    }
+    b.push(blocks::section(
+        "👋 *vibe* reports on your social accounts, runs A/B tests and watches for problems.",
+    ));
+    let body: Vec<String> = lines
+        .iter()
+        .map(|l| format!("`{}` {}", l.usage, escape(&l.about)))
+        .collect();
+    b.extend(blocks::sections(&body.join("\n")));
+    b.push(blocks::context(&[
+        "Only you can see this · the same commands work in the terminal: `vibe report weekly` · options as in the CLI, e.g. `/vibe report weekly --brand Acme`".into(),
+    ]));
+    Message::new(
+        "vibe commands: report, abtest, alerts, health. Try /vibe report weekly.",
+        b,
+    )
+}
+
+/// An ephemeral error: the cause, the fix, what was typed.
+pub fn error(message: &str, suggestion: Option<&str>, typed: &str) -> Message {
+    let mut text = format!("⚠️ *{}*", escape(message));
+    if let Some(s) = suggestion {
+        text.push_str(&format!("\nTry `{}`.", escape(s)));
+    }
+    let b = vec![
+        blocks::section(&text),
+        blocks::context(&[format!(
+            "You typed `/vibe {}` · only you can see this",
+            escape(&blocks::truncate(typed, 200))
+        )]),
+    ];
+    Message::new(&format!("Couldn't run /vibe {typed}: {message}"), b)
+}
+
+/// A command's terminal output, preformatted (tests, plans, health).
+pub fn preformatted(title: &str, body: &str) -> Message {
+    let mut b = vec![blocks::section(&format!("*{}*", escape(title)))];
+    let code = format!("```\n{}\n```", escape(body.trim_end()));
+    b.extend(blocks::sections(&code));
+    let mut parts = blocks::split(title, b);
+    let mut first = parts.remove(0);
+    if !parts.is_empty() {
+        // Ephemeral replies are one message: say what was left out.
+        first.blocks.push(blocks::context(&[format!(
+            "{} more part(s) not shown: run it in the terminal for everything",
+            parts.len()
+        )]));
+    }
+    first
+}
+
+/// A short answer in one section.
+pub fn note(text: &str) -> Message {
+    Message::new(text, vec![blocks::section(&escape(text))])
+}
+
+/// Open alerts with their evidence.
+pub fn alerts(open: &[StoredAlert]) -> Message {
+    if open.is_empty() {
+        return note("No open alerts. vibe checks every 15 minutes while it runs.");
+    }
+    let mut b = vec![blocks::header(&format!("🚨 {} open alert(s)", open.len()))];
+    for a in open.iter().take(40) {
+        let icon = match a.alert.severity.as_str() {
+            "critical" => "🔴",
+            "warning" => "🟠",
+            _ => "🔵",
+        };
+        b.push(blocks::section(&format!(
+            "{icon} *#{} {}* · {}\n{}",
+            a.id,
+            escape(&a.alert.kind.replace('_', " ")),
+            escape(&a.alert.severity),
+            escape(&a.alert.message)
+        )));
+    }
+    if open.len() > 40 {
+        b.push(blocks::context(&[format!(
+            "{} more: `vibe alerts` lists them all",
+            open.len() - 40
+        )]));
+    }
+    let mut parts = blocks::split(&format!("{} open alert(s)", open.len()), b);
+    parts.remove(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_show_direction_and_judgement_apart() {
+        let cases = [
+            (Some(0.124), "▲ 12.4%", "🟢 "),
+            (Some(-0.3), "▼ 30.0%", "🔴 "),
+            (Some(0.01), "▲ 1.0%", "⚪ "),
+            (Some(0.0), "± 0.0%", "⚪ "),
+            (None, "", ""),
+            (Some(f64::NAN), "", "⚪ "),
+        ];
+        for (x, c, j) in cases {
+            assert_eq!(change(x), c, "{x:?}");
+            if x.is_some_and(|v| v.is_nan()) {
+                continue;
+            }
+            assert_eq!(judged(x), j, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn help_and_errors_stay_within_limits_and_escape_input() {
+        let m = help(
+            &super::super::command::help_lines(),
+            Some("<!channel> is not a command"),
+        );
+        assert!(blocks::violations(&m.blocks_json(), false).is_empty());
+        assert!(m.blocks_json().to_string().contains("&lt;!channel&gt;"));
+        let long = "<!here> ".repeat(1000);
+        let e = error(&long, Some(&long), &long);
+        assert!(blocks::violations(&e.blocks_json(), false).is_empty());
+        assert!(!e.blocks_json().to_string().contains("<!here>"));
+        let p = preformatted("x", &"line\n".repeat(5000));
+        assert!(blocks::violations(&p.blocks_json(), false).is_empty());
+    }
+}

@@ -1,0 +1,442 @@
+//! The Slack adapter's tables: the outbox of channel messages, the deliveries already seen, and
+//! the ingestion API's tokens. The outbox is a small state machine driven by conditional
+//! UPDATEs, so two workers (or two replicas) can't claim the same row at once.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::{unix_now, Result, Store};
+
+/// What an outbox row asks Slack to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxKind {
+    /// `chat.postMessage`, in the thread of the parent row when it has one.
+    Post,
+    /// `chat.update` of the parent row's message.
+    Update,
+    /// A PNG uploaded and shared into the parent row's thread.
+    File,
+}
+
+impl OutboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxKind::Post => "post",
+            OutboxKind::Update => "update",
+            OutboxKind::File => "file",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "post" => Some(OutboxKind::Post),
+            "update" => Some(OutboxKind::Update),
+            "file" => Some(OutboxKind::File),
+            _ => None,
+        }
+    }
+}
+
+/// A message to write to the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutboxMessage {
+    /// Unique per message; also its metadata key in Slack.
+    pub key: String,
+    pub kind: OutboxKind,
+    pub channel: String,
+    /// The row this one belongs to (thread replies, files, updates).
+    pub parent_key: Option<String>,
+    /// JSON the Slack adapter wrote and will read back.
+    pub body: String,
+    pub response_url: Option<String>,
+}
+
+/// A claimed outbox row, with what the worker needs to deliver it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub key: String,
+    pub kind: OutboxKind,
+    pub channel: String,
+    pub parent_key: Option<String>,
+    /// The parent's Slack `ts`, once delivered.
+    pub parent_ts: Option<String>,
+    pub body: String,
+    pub response_url: Option<String>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    /// An earlier attempt may have reached Slack: look before sending again.
+    pub in_doubt: bool,
+    pub file_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// The state of one outbox row, for tests, health and `vibe outbox`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OutboxStatus {
+    pub key: String,
+    pub kind: String,
+    pub channel: String,
+    pub status: String,
+    pub attempts: i64,
+    pub ts: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Undelivered messages: how many, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxBacklog {
+    pub pending: i64,
+    pub failed: i64,
+    pub oldest_pending_at: Option<i64>,
+}
+
+/// A stored API token, without its secret.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// Writes outbox rows on a connection the caller holds, typically inside the transaction of the
+/// change that caused them. A key already present is left as it is (the message is queued).
+pub(crate) async fn insert_outbox(
+    conn: &mut AnyConnection,
+    messages: &[NewOutboxMessage],
+    now: i64,
+) -> Result<()> {
+    for m in messages {
+        sqlx::query(
+            "INSERT INTO slack_outbox (key, kind, channel, parent_key, body, response_url, status, next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $7) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(m.key.as_str())
+        .bind(m.kind.as_str())
+        .bind(m.channel.as_str())
+        .bind(m.parent_key.as_deref())
+        .bind(m.body.as_str())
+        .bind(m.response_url.as_deref())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+const ROW_COLUMNS: &str = "o.id, o.key, o.kind, o.channel, o.parent_key, p.ts, o.body, \
+     o.response_url, o.attempts, o.in_doubt, o.file_id, o.created_at";
+
+fn outbox_row(r: &AnyRow) -> Result<OutboxRow> {
+    let kind: String = r.try_get(2)?;
+    Ok(OutboxRow {
+        id: r.try_get(0)?,
+        key: r.try_get(1)?,
+        kind: OutboxKind::parse(&kind)
+            .ok_or_else(|| super::StoreError::Conflict(format!("outbox kind {kind:?}")))?,
+        channel: r.try_get(3)?,
+        parent_key: r.try_get(4)?,
+        parent_ts: r.try_get(5)?,
+        body: r.try_get(6)?,
+        response_url: r.try_get(7)?,
+        attempts: r.try_get(8)?,
+        in_doubt: r.try_get::<i64, _>(9)? != 0,
+        file_id: r.try_get(10)?,
+        created_at: r.try_get(11)?,
+    })
+}
+
+impl Store {
+    /// Queues messages in one transaction.
+    pub async fn enqueue(&self, messages: &[NewOutboxMessage]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_outbox(&mut tx, messages, unix_now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Claims the oldest due row for `lease` seconds: a pending row whose time has come (and
+    /// whose parent, if any, is delivered), or a row whose previous worker's lease ran out. The
+    /// latter is in doubt: that worker may have sent it before dying.
+    pub async fn claim_outbox(&self, now: i64, lease: i64) -> Result<Option<OutboxRow>> {
+        let candidates: Vec<i64> = sqlx::query_scalar(
+            "SELECT o.id FROM slack_outbox o LEFT JOIN slack_outbox p ON p.key = o.parent_key \
+             WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1) \
+                    OR (o.status = 'sending' AND o.lease_until < $1)) \
+               AND (o.parent_key IS NULL OR p.status = 'delivered') \
+             ORDER BY o.id LIMIT 8",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        for id in candidates {
+            let claimed = sqlx::query(
+                "UPDATE slack_outbox SET \
+                   in_doubt = CASE WHEN status = 'sending' THEN 1 ELSE in_doubt END, \
+                   status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+                 WHERE id = $3 AND ((status = 'pending' AND next_attempt_at <= $2) \
+                                    OR (status = 'sending' AND lease_until < $2))",
+            )
+            .bind(now + lease)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if claimed == 1 {
+                let row = sqlx::query(&format!(
+                    "SELECT {ROW_COLUMNS} FROM slack_outbox o \
+                     LEFT JOIN slack_outbox p ON p.key = o.parent_key WHERE o.id = $1"
+                ))
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+                return outbox_row(&row).map(Some);
+            }
+        }
+        // Children of a message that failed for good can never be delivered.
+        sqlx::query(
+            "UPDATE slack_outbox SET status = 'failed', updated_at = $1, \
+               last_error = 'the message it belongs to could not be delivered' \
+             WHERE status = 'pending' AND parent_key IN \
+               (SELECT key FROM slack_outbox WHERE status = 'failed')",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(None)
+    }
+
+    /// Marks a claimed row delivered with the `ts` Slack gave it.
+    pub async fn outbox_delivered(&self, id: i64, ts: Option<&str>, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE slack_outbox SET status = 'delivered', ts = $1, delivered_at = $2, \
+               lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $3",
+        )
+        .bind(ts)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Puts a claimed row back to be tried at `next_at`. `in_doubt` records that this attempt
+    /// may have reached Slack (a timeout or a 5xx after sending).
+    pub async fn outbox_retry(
+        &self,
+        id: i64,
+        next_at: i64,
+        error: &str,
+        in_doubt: bool,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE slack_outbox SET status = 'pending', next_attempt_at = $1, last_error = $2, \
+               in_doubt = CASE WHEN $3 = 1 THEN 1 ELSE in_doubt END, lease_until = NULL, updated_at = $4 \
+             WHERE id = $5",
+        )
+        .bind(next_at)
+        .bind(error)
+        .bind(i64::from(in_doubt))
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives up on a row (and on the rows that belong to it).
+    pub async fn outbox_failed(&self, id: i64, error: &str, now: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let key: String = sqlx::query_scalar(
+            "UPDATE slack_outbox SET status = 'failed', last_error = $1, lease_until = NULL, updated_at = $2 \
+             WHERE id = $3 RETURNING key",
+        )
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE slack_outbox SET status = 'failed', updated_at = $1, \
+               last_error = 'the message it belongs to could not be delivered' \
+             WHERE parent_key = $2 AND status = 'pending'",
+        )
+        .bind(now)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Remembers the file id of an upload, so a retry completes it instead of uploading again.
+    pub async fn outbox_file_id(&self, id: i64, file_id: &str) -> Result<()> {
+        sqlx::query("UPDATE slack_outbox SET file_id = $1 WHERE id = $2")
+            .bind(file_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every outbox row, oldest first.
+    pub async fn outbox(&self) -> Result<Vec<OutboxStatus>> {
+        let rows = sqlx::query(
+            "SELECT key, kind, channel, status, attempts, ts, last_error FROM slack_outbox ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxStatus {
+                    key: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    channel: r.try_get(2)?,
+                    status: r.try_get(3)?,
+                    attempts: r.try_get(4)?,
+                    ts: r.try_get(5)?,
+                    last_error: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many messages wait, how many failed, and when the oldest waiting one was queued.
+    pub async fn outbox_backlog(&self) -> Result<OutboxBacklog> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'sending') THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                    MIN(CASE WHEN status IN ('pending', 'sending') THEN created_at END) \
+             FROM slack_outbox",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(OutboxBacklog {
+            pending: row.try_get(0)?,
+            failed: row.try_get(1)?,
+            oldest_pending_at: row.try_get(2)?,
+        })
+    }
+
+    /// Records a delivery from Slack; false when it was seen before (a retry).
+    pub async fn first_delivery(&self, kind: &str, key: &str, now: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO slack_deliveries_seen (kind, key, seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (kind, key) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(key)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Forgets deliveries seen before `before` (Slack stops retrying after minutes).
+    pub async fn forget_deliveries(&self, before: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM slack_deliveries_seen WHERE seen_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
+
+impl Store {
+    /// Stores a new token by its hash. Fails if the name is taken.
+    pub async fn create_api_token(
+        &self,
+        name: &str,
+        hash: &str,
+        prefix: &str,
+        scopes: &[&str],
+        now: i64,
+    ) -> Result<i64> {
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        if taken.is_some() {
+            return Err(super::StoreError::Conflict(format!(
+                "a token named {name:?} exists; revoke it or choose another name"
+            )));
+        }
+        Ok(sqlx::query_scalar(
+            "INSERT INTO api_tokens (name, hash, prefix, scopes, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(name)
+        .bind(hash)
+        .bind(prefix)
+        .bind(scopes.join(" "))
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(
+            "SELECT id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let scopes: String = r.try_get(3)?;
+                Ok(ApiToken {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    prefix: r.try_get(2)?,
+                    scopes: scopes.split_whitespace().map(str::to_string).collect(),
+                    created_at: r.try_get(4)?,
+                    last_used_at: r.try_get(5)?,
+                    revoked_at: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a token by name; false if there is no such live token.
+    pub async fn revoke_api_token(&self, name: &str, now: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(name)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The live token with this hash, if any, noting its use. Returns its name and scopes.
+    pub async fn authenticate_api_token(
+        &self,
+        hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, Vec<String>)>> {
+        let row = sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE hash = $2 AND revoked_at IS NULL RETURNING name, scopes",
+        )
+        .bind(now)
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let scopes: String = r.try_get(1)?;
+            Ok((
+                r.try_get(0)?,
+                scopes.split_whitespace().map(str::to_string).collect(),
+            ))
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,191 @@
+//! The real app (`vibe serve`'s Application) on 127.0.0.1 port 0, a fresh database and the
+//! fake Slack, with requests signed exactly as Slack signs them.
+
+use std::collections::BTreeMap;
+
+use hmac::{Hmac, Mac};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::fake_slack::FakeSlack;
+use super::helpers::TestDb;
+use vibe::config::Config;
+use vibe::store::Store;
+
+pub const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+pub const BOT_TOKEN: &str = "xoxb-test-token";
+
+pub struct TestApp {
+    pub base: String,
+    pub db: TestDb,
+    pub store: Store,
+    pub fake: FakeSlack,
+    stop: watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// The configuration a test runs with: the test database, the fake, port 0.
+pub fn test_config(db: &TestDb, fake: &FakeSlack, extra: &[(&str, &str)]) -> Config {
+    let mut vars: BTreeMap<String, String> = [
+        ("VIBE_DATABASE__URL", db.url.as_str()),
+        ("VIBE_SERVER__LISTEN", "127.0.0.1:0"),
+        ("VIBE_SLACK__REQUEST_TIMEOUT_MS", "2000"),
+        ("SLACK_SIGNING_SECRET", SECRET),
+        ("SLACK_BOT_TOKEN", BOT_TOKEN),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    vars.insert("VIBE_SLACK__API_URL".into(), fake.api_url());
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let empty = db.dir.path().join("empty.toml");
+    std::fs::write(&empty, "").expect("empty config");
+    Config::load_from(Some(&empty), &vars).expect("test config")
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra: &[(&str, &str)]) -> TestApp {
+        let db = TestDb::new().await;
+        let fake = FakeSlack::start().await;
+        let store = db.store().await;
+        let config = test_config(&db, &fake, extra);
+        let app = vibe::server::Application::build(store.clone(), &config)
+            .await
+            .expect("build");
+        let base = format!("http://{}", app.addr());
+        let (stop, rx) = watch::channel(false);
+        let handle = tokio::spawn(app.run(rx));
+        TestApp {
+            base,
+            db,
+            store,
+            fake,
+            stop,
+            handle,
+        }
+    }
+
+    /// Stops the app as SIGTERM would and waits for it.
+    pub async fn stop(self) -> (TestDb, FakeSlack) {
+        let _ = self.stop.send(true);
+        let _ = self.handle.await;
+        self.store.close().await;
+        (self.db, self.fake)
+    }
+
+    pub async fn cleanup(self) {
+        let (db, _) = self.stop().await;
+        db.cleanup().await;
+    }
+
+    /// POSTs `body` signed with `secret` at `ts`.
+    pub async fn post_signed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        secret: &str,
+        ts: i64,
+    ) -> (u16, String) {
+        let sig = sign(secret, ts, body);
+        send(
+            &format!("{}{path}", self.base),
+            &[
+                ("content-type", content_type),
+                ("x-slack-request-timestamp", &ts.to_string()),
+                ("x-slack-signature", &sig),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// A `/vibe` command as Slack sends it, signed now; returns status and body.
+    pub async fn command(&self, text: &str, trigger: &str) -> (u16, String) {
+        let body = self.command_body(text, trigger, "C0REPORTS1");
+        self.post_signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &body,
+            SECRET,
+            now(),
+        )
+        .await
+    }
+
+    pub fn command_body(&self, text: &str, trigger: &str, channel: &str) -> String {
+        serde_urlencoded::to_string([
+            ("token", "deprecated"),
+            ("team_id", "T0TEAM0001"),
+            ("team_domain", "example"),
+            ("channel_id", channel),
+            ("channel_name", "marketing"),
+            ("user_id", "U0USER0001"),
+            ("user_name", "steve"),
+            ("command", "/vibe"),
+            ("text", text),
+            ("api_app_id", "A0APP00001"),
+            ("is_enterprise_install", "false"),
+            ("response_url", &self.fake.response_url(trigger)),
+            ("trigger_id", trigger),
+        ])
+        .expect("form")
+    }
+
+    /// The outbox, for assertions.
+    pub async fn outbox(&self) -> Vec<vibe::store::OutboxStatus> {
+        self.store.outbox().await.expect("outbox")
+    }
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Slack's signature: `v0=` + hex HMAC-SHA256(secret, `v0:{ts}:{body}`).
+pub fn sign(secret: &str, ts: i64, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// One HTTP POST over loopback; returns status and body.
+pub async fn send(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = hyper::Request::post(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req
+        .body(Full::new(bytes::Bytes::from(body.to_string())))
+        .expect("request");
+    let res = client.request(req).await.expect("send");
+    let status = res.status().as_u16();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// One HTTP GET.
+pub async fn get(url: &str) -> (u16, String) {
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = hyper::Request::get(url)
+        .body(Full::new(bytes::Bytes::new()))
+        .expect("request");
+    let res = client.request(req).await.expect("send");
+    let status = res.status().as_u16();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+pub fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
