@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::kpi::Kpis;
-use super::report::{KpiBlock, PostLine, Report};
+use super::report::{FunnelBlock, KpiBlock, PostLine, Report};
 use crate::analytics::forecast::Forecast;
 use crate::domain::RateBase;
 use crate::text::{signed_percent, thousands};
@@ -269,6 +269,36 @@ pub fn forecast_lines(r: &Report) -> Vec<String> {
     out
 }
 
+/// An amount in minor units as whole currency, or "–".
+pub fn money(cents: Option<i64>, currency_symbol: &str) -> String {
+    cents
+        .map(|c| format!("{currency_symbol}{}", thousands(c / 100)))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// A cost with cents, or "–".
+pub fn cost(v: Option<f64>, currency_symbol: &str) -> String {
+    v.map(|x| format!("{currency_symbol}{x:.2}"))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// The paid funnel as one line: impressions → clicks → leads → conversions → revenue, with the
+/// step rates.
+pub fn funnel_flow(f: &FunnelBlock, currency_symbol: &str) -> String {
+    let cur = &f.current;
+    format!(
+        "{} impressions → {} clicks ({}) → {} leads ({}) → {} conversions ({}) → {} revenue",
+        opt(cur.impressions),
+        opt(cur.clicks),
+        rate(f.rates.click_through_rate),
+        opt(cur.leads),
+        rate(f.rates.lead_rate),
+        opt(cur.conversions),
+        rate(f.rates.conversion_rate),
+        money(cur.revenue_cents, currency_symbol)
+    )
+}
+
 /// The whole report.
 pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
     let mut s = String::new();
@@ -403,30 +433,10 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
     }
     if let Some(f) = &r.funnel {
         heading(&mut s, style, "Paid funnel");
-        let money = |c: Option<i64>| {
-            c.map(|c| format!("{currency_symbol}{}", thousands(c / 100)))
-                .unwrap_or_else(|| "–".into())
-        };
-        let cost = |v: Option<f64>| {
-            v.map(|x| format!("{currency_symbol}{x:.2}"))
-                .unwrap_or_else(|| "–".into())
-        };
+        let money = |c: Option<i64>| money(c, currency_symbol);
+        let cost = |v: Option<f64>| cost(v, currency_symbol);
         let cur = &f.current;
-        para(
-            &mut s,
-            style,
-            &format!(
-                "{} impressions → {} clicks ({}) → {} leads ({}) → {} conversions ({}) → {} revenue",
-                opt(cur.impressions),
-                opt(cur.clicks),
-                rate(f.rates.click_through_rate),
-                opt(cur.leads),
-                rate(f.rates.lead_rate),
-                opt(cur.conversions),
-                rate(f.rates.conversion_rate),
-                money(cur.revenue_cents)
-            ),
-        );
+        para(&mut s, style, &funnel_flow(f, currency_symbol));
         para(
             &mut s,
             style,

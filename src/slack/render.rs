@@ -317,39 +317,27 @@ fn thread_messages(r: &Report, symbol: &str, text: &str) -> Vec<Message> {
         )));
     }
     if let Some(f) = &r.funnel {
+        use crate::analytics::render::{cost, funnel_flow, money};
         let opt = |v: Option<i64>| v.map(thousands).unwrap_or_else(|| "—".into());
-        let money = |c: Option<i64>| {
-            c.map(|c| format!("{symbol}{}", thousands(c / 100)))
-                .unwrap_or_else(|| "—".into())
-        };
-        let cost = |v: Option<f64>| {
-            v.map(|x| format!("{symbol}{x:.2}"))
-                .unwrap_or_else(|| "—".into())
-        };
-        let cur = &f.current;
         let mut s = format!(
-            "*Paid funnel*\n{} impressions → {} clicks ({}) → {} leads ({}) → {} conversions ({}) → {} revenue\nSpend {} · cost per lead {} (was {}) · ROAS {}",
-            opt(cur.impressions),
-            opt(cur.clicks),
-            rate(f.rates.click_through_rate),
-            opt(cur.leads),
-            rate(f.rates.lead_rate),
-            opt(cur.conversions),
-            rate(f.rates.conversion_rate),
-            money(cur.revenue_cents),
-            money(cur.spend_cents),
-            cost(f.rates.cost_per_lead),
-            cost(f.previous_rates.cost_per_lead),
-            f.rates.roas.map(|x| format!("{x:.2}x")).unwrap_or_else(|| "—".into()),
+            "*Paid funnel*\n{}\nSpend {} · cost per lead {} (was {}) · ROAS {}",
+            funnel_flow(f, symbol),
+            money(f.current.spend_cents, symbol),
+            cost(f.rates.cost_per_lead, symbol),
+            cost(f.previous_rates.cost_per_lead, symbol),
+            f.rates
+                .roas
+                .map(|x| format!("{x:.2}x"))
+                .unwrap_or_else(|| "—".into()),
         );
         for c in &f.campaigns {
             s.push_str(&format!(
                 "\n• {} ({}): spend {}, {} leads, cost per lead {}",
                 escape(&c.campaign),
                 escape(&c.platform),
-                money(c.funnel.spend_cents),
+                money(c.funnel.spend_cents, symbol),
                 opt(c.funnel.leads),
-                cost(c.rates.cost_per_lead)
+                cost(c.rates.cost_per_lead, symbol)
             ));
         }
         details.extend(blocks::sections(&s));
