@@ -54,6 +54,18 @@ pub struct Settings {
     pub log: LogSettings,
     pub server: ServerSettings,
     pub slack: SlackSettings,
+    pub roles: RoleSettings,
+}
+
+/// Who may do what from Slack (DESIGN.md §7). Everyone is a viewer; each list names Slack user
+/// IDs (U…, W…) and user-group IDs (S…) whose members get the role. An admin has every role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSettings {
+    pub analyst: Vec<String>,
+    pub approver: Vec<String>,
+    pub admin: Vec<String>,
+    pub group_cache_secs: u64,
 }
 
 /// The HTTP server of `vibe serve`.
@@ -73,6 +85,7 @@ pub struct SlackSettings {
     pub channels: Vec<ChannelBrand>,
     pub outbox_lease_secs: i64,
     pub outbox_max_attempts: i64,
+    pub alerts_channel: String,
 }
 
 /// A channel whose reports cover one brand.

@@ -33,6 +33,7 @@ pub struct Inner {
     pub web: SlackWeb,
     /// Wakes the outbox worker when a message is queued.
     pub wake: Arc<Notify>,
+    pub roles: crate::slack::roles::Roles,
     inflight: AtomicUsize,
     idle: Notify,
 }
@@ -64,6 +65,7 @@ impl AppState {
             verifier,
             web,
             wake: Arc::new(Notify::new()),
+            roles: crate::slack::roles::Roles::new(config.settings.roles.clone()),
             inflight: AtomicUsize::new(0),
             idle: Notify::new(),
         })))
@@ -134,6 +136,8 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     app: AppState,
+    /// SLACK_APP_TOKEN: Socket Mode is used when it is set.
+    app_token: Option<secrecy::SecretString>,
 }
 
 impl Application {
@@ -149,6 +153,7 @@ impl Application {
             listener,
             addr,
             app,
+            app_token: config.secrets.slack_app_token.clone(),
         })
     }
 
@@ -173,17 +178,49 @@ impl Application {
                 stop.clone(),
             ))
         });
+        let notices = app
+            .web
+            .has_token()
+            .then(|| tokio::spawn(notifications(app.clone(), stop.clone())));
+        let socket = self.app_token.clone().map(|token| {
+            let (app, stop) = (app.clone(), stop.clone());
+            tokio::spawn(async move {
+                if let Err(e) = crate::slack::socket::run(app, token, stop).await {
+                    tracing::error!(error = %e, "Socket Mode stopped");
+                }
+            })
+        });
         let mut stop_http = stop.clone();
         axum::serve(self.listener, router(app.clone()))
             .with_graceful_shutdown(async move {
                 let _ = stop_http.wait_for(|s| *s).await;
             })
             .await?;
+        if let Some(s) = socket {
+            let _ = s.await;
+        }
         app.drain(Duration::from_secs(20)).await;
+        if let Some(n) = notices {
+            let _ = n.await;
+        }
         if let Some(w) = worker {
             let _ = w.await;
         }
         Ok(())
+    }
+}
+
+/// Hands the engines' notifications (concluded tests, new alerts) to the outbox every couple
+/// of seconds, until `stop`.
+async fn notifications(app: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = crate::slack::notify::hand_over(&app).await {
+            tracing::error!(error = %e, "notifications: database error");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
     }
 }
 
@@ -193,8 +230,14 @@ pub fn describe_setup(config: &Config, addr: SocketAddr) -> Vec<String> {
     let mut lines = vec![format!(
         "vibe is listening on http://{addr} (Slack: /slack/commands, /slack/interactions, /slack/events; API: /api/v1; health: /healthz, /readyz)"
     )];
-    if s.slack_signing_secret.is_none() {
+    if s.slack_signing_secret.is_none() && s.slack_app_token.is_none() {
         lines.push("SLACK_SIGNING_SECRET is not set: requests from Slack will be refused (503) until it is.".into());
+    }
+    if s.slack_app_token.is_some() {
+        lines.push(
+            "SLACK_APP_TOKEN is set: connecting to Slack over Socket Mode (no public URL needed)."
+                .into(),
+        );
     }
     if s.slack_bot_token.is_none() {
         lines.push("SLACK_BOT_TOKEN is not set: vibe can answer commands but can't post reports or messages in channels.".into());

@@ -79,6 +79,7 @@ pub async fn start(
         at: now.timestamp(),
         verdict: None,
         notify: None,
+        effects: Default::default(),
     };
     if !store.transition_experiment(id, &t).await? {
         let status = load(store, id).await?.status;
@@ -107,6 +108,7 @@ pub async fn stop(
         at: now.timestamp(),
         verdict: None,
         notify: None,
+        effects: Default::default(),
     };
     if !store.transition_experiment(id, &t).await? {
         let status = load(store, id).await?.status;
@@ -323,6 +325,7 @@ pub async fn check(store: &Store, now: DateTime<Utc>) -> Result<CheckReport> {
             at: now.timestamp(),
             verdict: None,
             notify: None,
+            effects: Default::default(),
         };
         if store.transition_experiment(id, &t).await? {
             report.started.push(id);
@@ -359,6 +362,7 @@ pub async fn check(store: &Store, now: DateTime<Utc>) -> Result<CheckReport> {
                 at: now.timestamp(),
                 verdict: Some(verdict_text.clone()),
                 notify: Some(("experiment_concluded", body)),
+                effects: Default::default(),
             };
             if store.transition_experiment(id, &t).await? {
                 report.concluded.push(id);

@@ -12,6 +12,9 @@ pub enum SlackCommand {
     Help,
     /// A command of the CLI's grammar that also runs in Slack.
     Run(Box<Command>),
+    /// `/vibe abtest new`: the modal when nothing follows, else the text form's `key=value`
+    /// words.
+    NewTest(Vec<String>),
 }
 
 /// Why the text isn't a command vibe runs in Slack.
@@ -27,8 +30,9 @@ pub struct CommandError {
 pub const SLACK_COMMANDS: [&str; 4] = ["report", "abtest", "alerts", "health"];
 
 /// The `abtest` subcommands that run from Slack.
-pub const SLACK_ABTEST_COMMANDS: [&str; 7] =
-    ["list", "show", "results", "plan", "calc", "start", "stop"];
+pub const SLACK_ABTEST_COMMANDS: [&str; 8] = [
+    "new", "list", "show", "results", "plan", "calc", "start", "stop",
+];
 
 /// Parses the text after `/vibe`.
 pub fn parse(text: &str) -> Result<SlackCommand, CommandError> {
@@ -36,6 +40,9 @@ pub fn parse(text: &str) -> Result<SlackCommand, CommandError> {
         message,
         suggestion: None,
     })?;
+    if words.len() >= 2 && words[0] == "abtest" && words[1] == "new" {
+        return Ok(SlackCommand::NewTest(words[2..].to_vec()));
+    }
     match words.first().map(String::as_str) {
         None | Some("help" | "--help" | "-h") => return Ok(SlackCommand::Help),
         Some(first) if !SLACK_COMMANDS.contains(&first) && is_cli_command(first) => {
@@ -76,17 +83,14 @@ fn check_slack_use(command: &Command) -> Result<(), CommandError> {
         })
     };
     match command {
-        Command::Report { output: Some(_), .. } => terminal_only("`--output`"),
-        Command::Abtest { command, .. } => match command {
-            AbtestCommand::New(_) => Err(CommandError {
-                message: "Designing a test from Slack isn't available yet; use `vibe abtest new` in the terminal.".into(),
-                suggestion: Some("/vibe abtest plan --baseline 0.04 --mde 0.1".into()),
-            }),
-            AbtestCommand::Import { .. } | AbtestCommand::Link { .. } | AbtestCommand::Check { .. } => {
-                terminal_only("This `abtest` command")
-            }
-            _ => Ok(()),
-        },
+        Command::Report {
+            output: Some(_), ..
+        } => terminal_only("`--output`"),
+        Command::Abtest {
+            command:
+                AbtestCommand::Import { .. } | AbtestCommand::Link { .. } | AbtestCommand::Check { .. },
+            ..
+        } => terminal_only("This `abtest` command"),
         _ => Ok(()),
     }
 }
@@ -201,7 +205,15 @@ pub fn help_lines() -> Vec<HelpLine> {
         };
         if name == "abtest" {
             for sub in SLACK_ABTEST_COMMANDS {
-                if let Some(s) = cmd.find_subcommand(sub) {
+                if sub == "new" {
+                    // Slack's form of `new` is a modal, or key=value words.
+                    lines.push(HelpLine {
+                        usage: "/vibe abtest new [name=… variants=A,B baseline=4% mde=10% …]"
+                            .into(),
+                        about: "Design an A/B test in a form, or give its fields as key=value"
+                            .into(),
+                    });
+                } else if let Some(s) = cmd.find_subcommand(sub) {
                     lines.push(HelpLine {
                         usage: format!("/vibe abtest {sub}{}", positionals(s)),
                         about: about(s),

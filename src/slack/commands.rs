@@ -8,46 +8,41 @@ use slack_morphism::prelude::*;
 
 use super::blocks::Message;
 use super::command::{self, SlackCommand};
-use super::{outbox, render};
+use super::roles::Role;
+use super::{actions, modal, outbox, render};
 use crate::analytics::report::PeriodKind;
 use crate::analytics::service::{self, ReportError, ReportRequest};
 use crate::cli::{AbtestCommand, Command, OutputFormat};
 use crate::server::AppState;
 
 /// The inline answer to a command: an ephemeral message, as Slack's JSON.
-fn ephemeral(m: &Message) -> serde_json::Value {
-    let reply = SlackCommandEventResponse::new(m.content())
-        .with_response_type(SlackMessageResponseType::Ephemeral);
-    serde_json::to_value(reply).unwrap_or_default()
+fn ephemeral(m: &Message) -> SlackCommandEventResponse {
+    SlackCommandEventResponse::new(m.content())
+        .with_response_type(SlackMessageResponseType::Ephemeral)
+}
+
+/// `/vibe help`, rendered once: it depends only on the grammar.
+fn help_reply() -> &'static SlackCommandEventResponse {
+    static HELP: std::sync::OnceLock<SlackCommandEventResponse> = std::sync::OnceLock::new();
+    HELP.get_or_init(|| ephemeral(&render::help(&command::help_lines(), None)))
 }
 
 /// Handles a slash command; returns the inline reply (None: an empty 200).
-pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<serde_json::Value> {
-    let now = Utc::now().timestamp();
-    match app
-        .store
-        .first_delivery("command", &ev.trigger_id.0, now)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::info!(trigger = %ev.trigger_id.0, "repeated delivery of a command; ignored");
-            return None;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "can't record a command delivery");
-            return Some(ephemeral(&render::note(
-                "Something went wrong on our side; nothing was done. Try again in a moment.",
-            )));
-        }
-    }
+pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<SlackCommandEventResponse> {
     let text = ev.text.clone().unwrap_or_default();
-    tracing::info!(user = %ev.user_id.0, channel = %ev.channel_id.0, command = %text, "slash command");
+    // Help and malformed commands are answered inline from the text alone: a repeat gives the
+    // same answer and changes nothing, so they need no record of the delivery.
     let parsed = match command::parse(&text) {
-        Ok(SlackCommand::Help) => {
-            return Some(ephemeral(&render::help(&command::help_lines(), None)));
-        }
+        Ok(SlackCommand::Help) => return Some(help_reply().clone()),
         Ok(SlackCommand::Run(c)) => *c,
+        Ok(SlackCommand::NewTest(words)) => {
+            match first_delivery(app, &ev).await {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(m) => return Some(ephemeral(&m)),
+            }
+            return new_test(app, &ev, &words).await.map(|m| ephemeral(&m));
+        }
         Err(e) => {
             return Some(ephemeral(&render::error(
                 &e.message,
@@ -56,6 +51,12 @@ pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<serde_json:
             )));
         }
     };
+    match first_delivery(app, &ev).await {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(m) => return Some(ephemeral(&m)),
+    }
+    tracing::info!(user = %ev.user_id.0, channel = %ev.channel_id.0, command = %text, "slash command");
     let ack = match &parsed {
         Command::Report { .. } => Some(ephemeral(&render::note(
             "Building the report; it will appear in this channel in a few seconds.",
@@ -76,6 +77,87 @@ pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<serde_json:
         }
     });
     ack
+}
+
+/// Records the command's trigger_id: true the first time, false for a repeat (answered with
+/// an empty ack), or the reply to give when the database can't say.
+async fn first_delivery(app: &AppState, ev: &SlackCommandEvent) -> Result<bool, Message> {
+    match app
+        .store
+        .first_delivery("command", &ev.trigger_id.0, Utc::now().timestamp())
+        .await
+    {
+        Ok(true) => Ok(true),
+        Ok(false) => {
+            tracing::info!(trigger = %ev.trigger_id.0, "repeated delivery of a command; ignored");
+            Ok(false)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "can't record a command delivery");
+            Err(render::note(
+                "Something went wrong on our side; nothing was done. Try again in a moment.",
+            ))
+        }
+    }
+}
+
+/// Whether the person who sent `ev` has `role`; the refusal to show them if not.
+async fn require(app: &AppState, user: &str, role: Role, doing: &str) -> Result<(), Message> {
+    match app.roles.has(&app.web, user, role).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(render::note(&format!(
+            "{doing} needs the {} role, which you don't have; nothing was changed. An admin can add you under [roles] in vibe's config.",
+            role.as_str()
+        ))),
+        Err(e) => Err(render::note(&format!(
+            "vibe couldn't check your role ({e}); nothing was changed."
+        ))),
+    }
+}
+
+/// `/vibe abtest new`: the modal (opened inline, as the trigger_id lasts 3 seconds), or the
+/// text form. Returns the ephemeral reply, if any.
+async fn new_test(app: &AppState, ev: &SlackCommandEvent, words: &[String]) -> Option<Message> {
+    if let Err(refusal) = require(app, &ev.user_id.0, Role::Analyst, "Designing a test").await {
+        return Some(refusal);
+    }
+    let channel = ev.channel_id.0.as_str();
+    if words.is_empty() {
+        let open = app.web.open_view(&ev.trigger_id.0, modal::view(channel));
+        return match tokio::time::timeout(std::time::Duration::from_millis(2500), open).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(render::note(&format!(
+                "vibe couldn't open the form ({e}). You can give the fields as text instead: /vibe abtest new name=\"Question hook\" metric=ctr variants=A,B baseline=4% mde=10% traffic=2000"
+            ))),
+            Err(_) => Some(render::note(
+                "Slack didn't open the form in time; try /vibe abtest new again.",
+            )),
+        };
+    }
+    let fields = match modal::fields_from_words(words) {
+        Ok(f) => f,
+        Err(m) => return Some(render::error(&m, Some("/vibe abtest new"), "abtest new …")),
+    };
+    let created = match modal::design_input(&fields, &ev.user_id.0, Some(channel)) {
+        Ok(input) => modal::create(app, input, channel, &ev.trigger_id.0).await,
+        Err(errors) => Ok(Err(errors)),
+    };
+    Some(match created {
+        Ok(Ok(id)) => render::note(&format!(
+            "Test #{id} is designed as a draft; its plan is posted in this channel with a Start button."
+        )),
+        Ok(Err(errors)) => {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|e| format!("• {}: {}", e.field, e.message))
+                .collect();
+            render::note(&format!(
+                "The design needs changes; nothing was created.\n{}",
+                lines.join("\n")
+            ))
+        }
+        Err(e) => internal(e),
+    })
 }
 
 /// Runs a parsed command; returns what to tell the person who asked, if anything.
@@ -134,7 +216,7 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
             .map(|m| render::error(&m, None, &text))
         }
         Command::Alerts { .. } => match app.store.open_alerts(Utc::now().timestamp()).await {
-            Ok(open) => Some(render::alerts(&open)),
+            Ok(open) => Some(render::alerts(&open, None)),
             Err(e) => Some(internal(e)),
         },
         Command::Health { .. } => {
@@ -143,6 +225,21 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
             Some(render::preformatted("vibe health", &h.text()))
         }
         Command::Abtest { command, .. } => {
+            if matches!(
+                command,
+                AbtestCommand::Start { .. } | AbtestCommand::Stop { .. }
+            ) {
+                if let Err(refusal) = require(
+                    app,
+                    &ev.user_id.0,
+                    Role::Analyst,
+                    "Starting or stopping a test",
+                )
+                .await
+                {
+                    return Some(refusal);
+                }
+            }
             let title = abtest_title(&command);
             let mut out = String::new();
             match crate::cli::abtest::execute(&app.store, command, OutputFormat::Text, &mut out)
@@ -248,17 +345,16 @@ pub async fn report_to_channel(
     Ok(())
 }
 
-/// Handles a button click or a modal submission; returns the inline answer, if any.
-pub async fn interaction(app: &AppState, ev: SlackInteractionEvent) -> Option<serde_json::Value> {
+/// Handles a button click or a modal submission; returns the inline answer (a modal's field
+/// errors), or Empty. Clicks are acknowledged at once and carried out in the background.
+pub async fn interaction(app: &AppState, ev: SlackInteractionEvent) -> SlackInteractionResponse {
     match ev {
         SlackInteractionEvent::BlockActions(a) => {
             let now = Utc::now().timestamp();
-            for action in a.actions.unwrap_or_default() {
-                let key = format!(
-                    "{}:{}",
-                    action.action_id.0,
-                    action.action_ts.map(|t| t.0).unwrap_or_default()
-                );
+            let user = a.user.as_ref().map(|u| u.id.0.clone()).unwrap_or_default();
+            for info in a.actions.clone().unwrap_or_default() {
+                let action_ts = info.action_ts.map(|t| t.0).unwrap_or_default();
+                let key = format!("{}:{}:{}", info.action_id.0, user, action_ts);
                 if !app
                     .store
                     .first_delivery("action", &key, now)
@@ -267,17 +363,106 @@ pub async fn interaction(app: &AppState, ev: SlackInteractionEvent) -> Option<se
                 {
                     continue;
                 }
-                tracing::info!(action = %action.action_id.0, "button with no handler; nothing done");
-                if let Some(url) = &a.response_url {
-                    let m = render::note(
-                        "This button no longer does anything. `/vibe help` lists what vibe can do.",
-                    );
-                    let _ = app.web.respond(url.0.as_ref(), &m, false, false).await;
-                }
+                let click = actions::Click {
+                    user: user.clone(),
+                    channel: a.channel.as_ref().map(|c| c.id.0.clone()),
+                    message_ts: match &a.container {
+                        SlackInteractionActionContainer::Message(m) => Some(m.message_ts.0.clone()),
+                        _ => None,
+                    },
+                    response_url: a.response_url.as_ref().map(|u| u.0.to_string()),
+                    action_ts,
+                };
+                let parsed = actions::Action::parse(&info.action_id.0, info.value.as_deref());
+                let app2 = app.clone();
+                app.spawn(async move {
+                    let outcome = match parsed {
+                        Some(action) => {
+                            let o = actions::perform(&app2, action, &click).await;
+                            tracing::info!(action = action.name(), user = %click.user, outcome = ?o, "button");
+                            o
+                        }
+                        None => actions::Outcome::Failed(
+                            "This button no longer does anything. `/vibe help` lists what vibe can do."
+                                .into(),
+                        ),
+                    };
+                    if let (Some(m), Some(url)) = (outcome.reply(), &click.response_url) {
+                        if let Err(e) = app2.web.respond(url, &m, false, false).await {
+                            tracing::warn!(error = %e, "can't answer a click through response_url");
+                        }
+                    }
+                });
             }
-            None
+            SlackInteractionResponse::Empty
         }
-        _ => None,
+        SlackInteractionEvent::ViewSubmission(v) => view_submission(app, v).await,
+        _ => SlackInteractionResponse::Empty,
+    }
+}
+
+/// The `abtest new` modal, submitted: field errors back into the modal, or the draft created
+/// and its plan posted (the modal then closes).
+async fn view_submission(
+    app: &AppState,
+    v: SlackInteractionViewSubmissionEvent,
+) -> SlackInteractionResponse {
+    let (callback, channel) = match &v.view.view {
+        SlackView::Modal(m) => (
+            m.callback_id.as_ref().map(|c| c.0.clone()),
+            m.private_metadata.clone(),
+        ),
+        _ => (None, None),
+    };
+    if callback.as_deref() != Some(modal::CALLBACK_ID) {
+        return SlackInteractionResponse::Empty;
+    }
+    let user = v.user.id.0.clone();
+    let errors = |e: std::collections::HashMap<String, String>| {
+        SlackInteractionResponse::ViewSubmission(SlackViewSubmissionResponse::Errors(
+            SlackViewSubmissionErrorsResponse::new(e),
+        ))
+    };
+    if let Err(refusal) = require(app, &user, Role::Analyst, "Designing a test").await {
+        return errors([("name".to_string(), refusal.text)].into());
+    }
+    let Some(channel) = channel.filter(|c| !c.is_empty()) else {
+        return errors(
+            [(
+                "name".to_string(),
+                "vibe lost track of the channel; run /vibe abtest new again".to_string(),
+            )]
+            .into(),
+        );
+    };
+    // A retried submission of the same view must not create a second test.
+    let key = format!("{}:{}", v.view.state_params.id.0, v.view.state_params.hash);
+    match app
+        .store
+        .first_delivery("view", &key, Utc::now().timestamp())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return SlackInteractionResponse::Empty,
+        Err(e) => return errors([("name".to_string(), internal(e).text)].into()),
+    }
+    let fields = modal::fields_from_state(v.view.state_params.state.as_ref());
+    let created = match modal::design_input(&fields, &user, Some(&channel)) {
+        Ok(input) => modal::create(app, input, &channel, &key).await,
+        Err(e) => Ok(Err(e)),
+    };
+    match created {
+        Ok(Ok(_)) => SlackInteractionResponse::Empty,
+        Ok(Err(field_errors)) => {
+            // Let the corrected form be submitted: it comes back with a new hash anyway, but
+            // the same one must not be refused as a repeat.
+            let _ = app.store.forget_delivery("view", &key).await;
+            errors(modal::errors_by_block(&field_errors))
+        }
+        Err(e) => {
+            let _ = app.store.forget_delivery("view", &key).await;
+            errors([("name".to_string(), internal(e).text)].into())
+        }
     }
 }
 

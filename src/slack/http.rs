@@ -115,8 +115,8 @@ async fn interaction(State(app): State<AppState>, headers: HeaderMap, body: Byte
         Err(e) => return bad_request(&format!("not an interaction payload: {e}")),
     };
     match commands::interaction(&app, event).await {
-        Some(v) => Json(v).into_response(),
-        None => StatusCode::OK.into_response(),
+        SlackInteractionResponse::Empty => StatusCode::OK.into_response(),
+        reply => Json(reply).into_response(),
     }
 }
 

@@ -1,12 +1,15 @@
 //! vibe's Slack messages, from the same data the terminal shows (layouts from
 //! reference/slack-message-design.md): the report, help, errors, command output, alerts.
 
+use super::actions::Action;
 use super::blocks::{self, escape, Message};
 use super::command::HelpLine;
 use crate::analytics::report::{KpiBlock, PeriodKind, PostLine, Report};
 use crate::domain::RateBase;
-use crate::store::StoredAlert;
+use crate::experiments::design::Status;
+use crate::store::{StoredAlert, StoredExperiment};
 use crate::text::thousands;
+use slack_morphism::prelude::SlackBlock;
 
 /// A report as Slack messages: the summary for the channel, the details for its thread.
 #[derive(Debug, Clone, PartialEq)]
@@ -428,33 +431,150 @@ pub fn note(text: &str) -> Message {
     Message::new(text, vec![blocks::section(&escape(text))])
 }
 
-/// Open alerts with their evidence.
-pub fn alerts(open: &[StoredAlert]) -> Message {
+/// Open alerts with their evidence, each with Acknowledge and Snooze buttons; `done` is a
+/// line saying what was just decided, shown on top.
+pub fn alerts(open: &[StoredAlert], done: Option<&str>) -> Message {
     if open.is_empty() {
-        return note("No open alerts. vibe checks every 15 minutes while it runs.");
+        let text = match done {
+            Some(d) => format!("{d}\nNo other open alerts."),
+            None => "No open alerts. vibe checks every 15 minutes while it runs.".into(),
+        };
+        return Message::new(&text, vec![blocks::section(&text)]);
     }
     let mut b = vec![blocks::header(&format!("🚨 {} open alert(s)", open.len()))];
-    for a in open.iter().take(40) {
-        let icon = match a.alert.severity.as_str() {
-            "critical" => "🔴",
-            "warning" => "🟠",
-            _ => "🔵",
-        };
-        b.push(blocks::section(&format!(
-            "{icon} *#{} {}* · {}\n{}",
-            a.id,
-            escape(&a.alert.kind.replace('_', " ")),
-            escape(&a.alert.severity),
-            escape(&a.alert.message)
-        )));
+    if let Some(d) = done {
+        b.push(blocks::context(&[d.to_string()]));
     }
-    if open.len() > 40 {
+    // Each alert takes a section and a row of buttons: 20 fit one message with room to spare.
+    for a in open.iter().take(20) {
+        b.push(blocks::section(&alert_text(a)));
+        b.push(alert_buttons(a.id));
+    }
+    if open.len() > 20 {
         b.push(blocks::context(&[format!(
             "{} more: `vibe alerts` lists them all",
-            open.len() - 40
+            open.len() - 20
         )]));
     }
     let mut parts = blocks::split(&format!("{} open alert(s)", open.len()), b);
+    parts.remove(0)
+}
+
+fn alert_text(a: &StoredAlert) -> String {
+    let icon = match a.alert.severity.as_str() {
+        "critical" => "🔴",
+        "warning" => "🟠",
+        _ => "🔵",
+    };
+    format!(
+        "{icon} *#{} {}* · {}\n{}",
+        a.id,
+        escape(&a.alert.kind.replace('_', " ")),
+        escape(&a.alert.severity),
+        escape(&a.alert.message)
+    )
+}
+
+fn alert_buttons(id: i64) -> SlackBlock {
+    blocks::actions(
+        &format!("alert:{id}"),
+        vec![
+            Action::AckAlert(id).button(),
+            Action::SnoozeAlert(id).button(),
+        ],
+    )
+}
+
+/// One alert as posted to the alerts channel: severity, evidence, and buttons while it is
+/// open; `decided` replaces the buttons with who did what.
+pub fn alert_card(a: &StoredAlert, decided: Option<&str>) -> Message {
+    let mut b = vec![blocks::section(&alert_text(a))];
+    if let Some(evidence) = evidence_line(&a.alert.evidence) {
+        b.push(blocks::context(&[evidence]));
+    }
+    match decided {
+        Some(d) => b.push(blocks::context(&[d.to_string()])),
+        None => b.push(alert_buttons(a.id)),
+    }
+    Message::new(
+        &format!("{} alert #{}: {}", a.alert.severity, a.id, a.alert.message),
+        b,
+    )
+}
+
+/// The numbers behind an alert, as `key: value` pairs.
+fn evidence_line(json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let o = v.as_object()?;
+    let parts: Vec<String> = o
+        .iter()
+        .filter(|(_, v)| v.is_number() || v.is_string())
+        .take(8)
+        .map(|(k, v)| match v {
+            serde_json::Value::Number(n) => format!("{}: {}", escape(k), n),
+            other => format!(
+                "{}: {}",
+                escape(k),
+                escape(other.as_str().unwrap_or_default())
+            ),
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("Evidence: {}", parts.join(" · ")))
+}
+
+/// A test's design as posted when it is created, and as updated by its buttons: the plan
+/// (sample size, duration, sequential method), its history, and the buttons that apply now.
+pub fn test_card(e: &StoredExperiment, history: &[String]) -> Message {
+    let status = match e.status {
+        Status::Draft => "📝 draft",
+        Status::Running => "▶️ running",
+        Status::Stopped => "⏹️ stopped",
+        Status::Concluded => "🏁 concluded",
+    };
+    let mut b = vec![
+        blocks::header(&format!("🧪 A/B test #{}: {}", e.id, e.design.name)),
+        blocks::context(&[format!("Status: *{status}*")]),
+    ];
+    let design = crate::experiments::render::design_text(e);
+    // The first line repeats the header; the rest is the plan.
+    let plan: Vec<&str> = design.lines().skip(1).collect();
+    b.extend(blocks::sections(&escape(&plan.join("\n"))));
+    if !history.is_empty() {
+        let tail: Vec<String> = history.iter().rev().take(5).rev().cloned().collect();
+        b.push(blocks::context(&[tail.join("\n")]));
+    }
+    let buttons: Vec<_> = match e.status {
+        Status::Draft => vec![
+            Action::StartTest(e.id).button(),
+            Action::StopTest(e.id).button(),
+        ],
+        Status::Running => vec![Action::StopTest(e.id).button()],
+        Status::Stopped | Status::Concluded => Vec::new(),
+    };
+    if !buttons.is_empty() {
+        b.push(blocks::actions(&format!("test:{}", e.id), buttons));
+    }
+    let mut parts = blocks::split(
+        &format!("A/B test #{} {} ({})", e.id, e.design.name, e.status),
+        b,
+    );
+    parts.remove(0)
+}
+
+/// A concluded test's announcement: the verdict, each variant's lift with its interval.
+pub fn conclusion(e: &StoredExperiment, verdict: &str, results: &str) -> Message {
+    let mut b = vec![
+        blocks::header(&format!(
+            "🏁 A/B test #{} concluded: {}",
+            e.id, e.design.name
+        )),
+        blocks::section(&format!("*{}*", escape(verdict))),
+    ];
+    b.extend(blocks::sections(&format!(
+        "```\n{}\n```",
+        escape(results.trim_end())
+    )));
+    let mut parts = blocks::split(&format!("A/B test #{} concluded: {verdict}", e.id), b);
     parts.remove(0)
 }
 

@@ -112,6 +112,8 @@ pub const WEB_API_METHODS: &[(&str, Option<&str>)] = &[
     ("conversations.replies", Some("channels:history")),
     ("files.getUploadURLExternal", Some("files:write")),
     ("files.completeUploadExternal", Some("files:write")),
+    ("usergroups.users.list", Some("usergroups:read")),
+    ("views.open", None),
 ];
 
 /// The metadata event type vibe marks its messages with.
@@ -396,6 +398,22 @@ impl SlackWeb {
                 .map(|_: serde_json::Value| ())
         };
         self.call(fut).await
+    }
+
+    /// `views.open`: shows a modal to the person whose command or click gave `trigger_id`
+    /// (valid for 3 seconds).
+    pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> Result<(), WebError> {
+        let req = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
+        let session = self.session()?;
+        self.call(session.views_open(&req)).await.map(|_| ())
+    }
+
+    /// `usergroups.users.list`: the user IDs in a user group.
+    pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, WebError> {
+        let req = SlackApiUserGroupsUsersListRequest::new(group.into());
+        let session = self.session()?;
+        let res = self.call(session.usergroups_users_list(&req)).await?;
+        Ok(res.users.into_iter().map(|u| u.0).collect())
     }
 
     /// `auth.test`: is the token good, and who is the bot.

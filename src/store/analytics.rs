@@ -401,6 +401,28 @@ pub struct NewAlert {
     pub evidence: String,
 }
 
+const ALERT_COLUMNS: &str = "id, kind, severity, subject, dedupe_key, message, evidence, status, \
+     opened_at, snoozed_until, decided_by, account_id";
+
+fn alert_row(r: &sqlx::any::AnyRow) -> Result<StoredAlert> {
+    Ok(StoredAlert {
+        id: r.try_get(0)?,
+        alert: NewAlert {
+            kind: r.try_get(1)?,
+            severity: r.try_get(2)?,
+            subject: r.try_get(3)?,
+            account_id: r.try_get(11)?,
+            dedupe_key: r.try_get(4)?,
+            message: r.try_get(5)?,
+            evidence: r.try_get(6)?,
+        },
+        status: r.try_get(7)?,
+        opened_at: r.try_get(8)?,
+        snoozed_until: r.try_get(9)?,
+        decided_by: r.try_get(10)?,
+    })
+}
+
 impl Store {
     /// Opens an alert unless one with the same dedupe key is open, acknowledged or snoozed (the
     /// condition is known until it is resolved). Returns its id when a new one was opened.
@@ -445,32 +467,22 @@ impl Store {
     /// Open alerts (and snoozed ones whose snooze ran out), newest first.
     pub async fn open_alerts(&self, now: i64) -> Result<Vec<StoredAlert>> {
         let rows = sqlx::query(
-            "SELECT id, kind, severity, subject, dedupe_key, message, evidence, status, opened_at, snoozed_until, decided_by, account_id \
-             FROM alerts WHERE status = 'open' OR (status = 'snoozed' AND snoozed_until <= $1) ORDER BY opened_at DESC, id DESC",
+            &format!("SELECT {ALERT_COLUMNS} \
+             FROM alerts WHERE status = 'open' OR (status = 'snoozed' AND snoozed_until <= $1) ORDER BY opened_at DESC, id DESC"),
         )
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredAlert {
-                    id: r.try_get(0)?,
-                    alert: NewAlert {
-                        kind: r.try_get(1)?,
-                        severity: r.try_get(2)?,
-                        subject: r.try_get(3)?,
-                        account_id: r.try_get(11)?,
-                        dedupe_key: r.try_get(4)?,
-                        message: r.try_get(5)?,
-                        evidence: r.try_get(6)?,
-                    },
-                    status: r.try_get(7)?,
-                    opened_at: r.try_get(8)?,
-                    snoozed_until: r.try_get(9)?,
-                    decided_by: r.try_get(10)?,
-                })
-            })
-            .collect()
+        rows.iter().map(alert_row).collect()
+    }
+
+    /// One alert, whatever its status.
+    pub async fn alert(&self, id: i64) -> Result<Option<StoredAlert>> {
+        let row = sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(alert_row).transpose()
     }
 
     /// Moves an open alert to acknowledged, snoozed (until `until`) or resolved. Returns false
@@ -483,6 +495,21 @@ impl Store {
         until: Option<i64>,
         now: i64,
     ) -> Result<bool> {
+        self.decide_alert_with(id, status, by, until, now, &super::Effects::default())
+            .await
+    }
+
+    /// As [`Store::decide_alert`], writing `effects` in the same transaction when it changes.
+    pub async fn decide_alert_with(
+        &self,
+        id: i64,
+        status: &str,
+        by: &str,
+        until: Option<i64>,
+        now: i64,
+        effects: &super::Effects,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let n = sqlx::query(
             "UPDATE alerts SET status = $1, decided_by = $2, snoozed_until = $3, updated_at = $4 \
              WHERE id = $5 AND (status = 'open' OR (status = 'snoozed' AND snoozed_until <= $4))",
@@ -492,10 +519,15 @@ impl Store {
         .bind(until)
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        Ok(n == 1)
+        if n != 1 {
+            return Ok(false);
+        }
+        super::slack::write_effects(&mut tx, effects, unix_now()).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Resolves alerts of `kinds` not yet resolved whose condition the latest detection didn't

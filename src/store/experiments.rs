@@ -58,6 +58,8 @@ pub struct Transition<'a> {
     pub verdict: Option<String>,
     /// A notification to write with the change: (kind, JSON body).
     pub notify: Option<(&'static str, String)>,
+    /// The audit row and Slack messages to write with the change.
+    pub effects: super::Effects,
 }
 
 /// One row of the audit trail.
@@ -79,6 +81,16 @@ impl Store {
     /// Stores a new design as a draft, with its variants, guardrails and first event, as made
     /// at `now` (Unix seconds).
     pub async fn create_experiment(&self, d: &Design, now: i64) -> Result<i64> {
+        self.create_experiment_with(d, now, |_| super::Effects::default())
+            .await
+    }
+
+    /// As [`Store::create_experiment`], writing in the same transaction what `effects` returns
+    /// for the new id (the design posted to Slack, say).
+    pub async fn create_experiment_with<F>(&self, d: &Design, now: i64, effects: F) -> Result<i64>
+    where
+        F: FnOnce(i64) -> super::Effects,
+    {
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO experiments (name, hypothesis, kind, metric_type, target_metric, higher_is_better, \
@@ -147,6 +159,7 @@ impl Store {
         .bind(d.created_by.as_str())
         .execute(&mut *tx)
         .await?;
+        super::slack::write_effects(&mut tx, &effects(id), now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -405,6 +418,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::slack::write_effects(&mut tx, &t.effects, unix_now()).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -24,7 +24,10 @@ pub use experiments::{ArmTotals, ExperimentEvent, Observation, StoredExperiment,
 pub use ingest::Source;
 pub use ingest::{Ingest, IngestStats};
 pub use read::{AccountSummary, CampaignTotals, TableCounts};
-pub use slack::{ApiToken, NewOutboxMessage, OutboxBacklog, OutboxKind, OutboxRow, OutboxStatus};
+pub use slack::{
+    ApiToken, AuditEntry, Effects, NewOutboxMessage, OutboxBacklog, OutboxKind, OutboxRow,
+    OutboxStatus,
+};
 
 use crate::config::{Backend, DatabaseSettings};
 

@@ -340,6 +340,17 @@ impl Store {
     }
 
     /// Forgets deliveries seen before `before` (Slack stops retrying after minutes).
+    /// Forgets one delivery, so the same key is acted on again (a submission that was refused
+    /// for its content, not for being a repeat).
+    pub async fn forget_delivery(&self, kind: &str, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM slack_deliveries_seen WHERE kind = $1 AND key = $2")
+            .bind(kind)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn forget_deliveries(&self, before: i64) -> Result<u64> {
         Ok(
             sqlx::query("DELETE FROM slack_deliveries_seen WHERE seen_at < $1")
@@ -438,5 +449,125 @@ impl Store {
             ))
         })
         .transpose()
+    }
+}
+
+/// One decision for the audit trail.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject_kind: String,
+    pub subject_id: i64,
+    /// `done`, `no_change` or `refused`.
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// What a change writes beside itself, in its own transaction: the audit row and the Slack
+/// messages it causes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effects {
+    pub audit: Option<AuditEntry>,
+    pub outbox: Vec<NewOutboxMessage>,
+}
+
+pub(crate) async fn write_effects(conn: &mut AnyConnection, e: &Effects, now: i64) -> Result<()> {
+    if let Some(a) = &e.audit {
+        insert_audit(conn, a, now).await?;
+    }
+    insert_outbox(conn, &e.outbox, now).await
+}
+
+async fn insert_audit(conn: &mut AnyConnection, a: &AuditEntry, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor, action, subject_kind, subject_id, outcome, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(a.at)
+    .bind(a.actor.as_str())
+    .bind(a.action.as_str())
+    .bind(a.subject_kind.as_str())
+    .bind(a.subject_id)
+    .bind(a.outcome.as_str())
+    .bind(a.detail.as_deref())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Records a decision that changed nothing (refused, or already done).
+    pub async fn record_audit(&self, a: &AuditEntry) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert_audit(&mut conn, a, unix_now()).await
+    }
+
+    /// The audit trail of one subject, oldest first.
+    pub async fn audit_trail(
+        &self,
+        subject_kind: &str,
+        subject_id: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, subject_kind, subject_id, outcome, detail FROM audit_events \
+             WHERE subject_kind = $1 AND subject_id = $2 ORDER BY id",
+        )
+        .bind(subject_kind)
+        .bind(subject_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: r.try_get(0)?,
+                    actor: r.try_get(1)?,
+                    action: r.try_get(2)?,
+                    subject_kind: r.try_get(3)?,
+                    subject_id: r.try_get(4)?,
+                    outcome: r.try_get(5)?,
+                    detail: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The outbox key of the message vibe posted at `ts` in `channel`, if it posted it.
+    pub async fn outbox_key_at(&self, channel: &str, ts: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT key FROM slack_outbox WHERE channel = $1 AND ts = $2 AND kind = 'post'",
+        )
+        .bind(channel)
+        .bind(ts)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Hands a notification the engines wrote (a concluded test, a new alert) over to the
+    /// outbox: its messages are queued in the same transaction as the notification is marked
+    /// handed over, so none is posted twice or lost. False if another worker took it first.
+    pub async fn hand_over_notification(
+        &self,
+        id: i64,
+        messages: &[NewOutboxMessage],
+    ) -> Result<bool> {
+        let now = unix_now();
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE notifications SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            return Ok(false);
+        }
+        insert_outbox(&mut tx, messages, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

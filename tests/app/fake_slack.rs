@@ -57,6 +57,8 @@ struct Inner {
     scripts: HashMap<String, VecDeque<Script>>,
     responses: Vec<(String, Value)>,
     next: u64,
+    groups: HashMap<String, Vec<String>>,
+    socket_url: Option<String>,
 }
 
 #[derive(Clone)]
@@ -95,6 +97,19 @@ impl FakeSlack {
     }
 
     /// Answers the next call of `method` as scripted (scripts queue up).
+    /// Makes a user group with these members (for `usergroups.users.list`).
+    pub fn set_group(&self, id: &str, members: &[&str]) {
+        self.inner.lock().unwrap().groups.insert(
+            id.to_string(),
+            members.iter().map(|m| m.to_string()).collect(),
+        );
+    }
+
+    /// Where `apps.connections.open` sends the app (a fake Socket Mode server).
+    pub fn set_socket_url(&self, url: &str) {
+        self.inner.lock().unwrap().socket_url = Some(url.to_string());
+    }
+
     pub fn script(&self, method: &str, s: Script) {
         self.inner
             .lock()
@@ -371,6 +386,26 @@ fn handle(fake: &FakeSlack, method: &str, a: &Value) -> Value {
             }
             json!({"ok": true, "files": out})
         }
+        "views.open" => {
+            let mut view = a.get("view").cloned().unwrap_or(json!({}));
+            if s(a, "trigger_id").is_none() || view.get("type").is_none() {
+                return json!({"ok": false, "error": "invalid_arguments"});
+            }
+            g.next += 1;
+            view["id"] = json!(format!("V0VIEW{:04}", g.next));
+            view["team_id"] = json!("T0TEAM0001");
+            view["hash"] = json!(format!("{}.hash", g.next));
+            view["state"] = json!({"values": {}});
+            json!({"ok": true, "view": view})
+        }
+        "usergroups.users.list" => match s(a, "usergroup").and_then(|u| g.groups.get(&u)) {
+            Some(users) => json!({"ok": true, "users": users}),
+            None => json!({"ok": false, "error": "no_such_subteam"}),
+        },
+        "apps.connections.open" => match &g.socket_url {
+            Some(url) => json!({"ok": true, "url": url}),
+            None => json!({"ok": false, "error": "not_allowed_token_type"}),
+        },
         _ => json!({"ok": false, "error": "unknown_method"}),
     }
 }

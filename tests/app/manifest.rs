@@ -8,8 +8,29 @@ use super::slack_app::{send, TestApp};
 use vibe::slack::web::WEB_API_METHODS;
 
 fn manifest() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifest.yml"))
-        .expect("manifest.yml")
+    read("manifest.yml")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/{name}", env!("CARGO_MANIFEST_DIR"))).expect(name)
+}
+
+#[test]
+fn the_socket_mode_manifest_is_the_http_one_without_urls() {
+    let http = manifest();
+    let socket = read("manifest.socket.yml");
+    assert_eq!(values(&socket, "socket_mode_enabled"), ["true"]);
+    assert_eq!(values(&http, "socket_mode_enabled"), ["false"]);
+    assert!(values(&socket, "url").is_empty() && values(&socket, "request_url").is_empty());
+    for key in ["bot", "bot_events"] {
+        assert_eq!(list(&socket, key), list(&http, key), "{key}");
+    }
+    assert_eq!(values(&socket, "should_escape"), ["true"]);
+    assert_eq!(
+        values(&socket, "is_enabled"),
+        ["true"],
+        "interactivity is on"
+    );
 }
 
 /// Values of `key:` lines (a plain reading of the YAML this file uses).

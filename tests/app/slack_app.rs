@@ -54,8 +54,22 @@ impl TestApp {
     }
 
     pub async fn start_with(extra: &[(&str, &str)]) -> TestApp {
+        Self::start_inner(extra, None).await
+    }
+
+    /// With an app-level token, so the app connects over Socket Mode to `socket_url`.
+    pub async fn start_socket(extra: &[(&str, &str)], socket_url: &str) -> TestApp {
+        let mut vars = extra.to_vec();
+        vars.push(("SLACK_APP_TOKEN", "xapp-1-test"));
+        Self::start_inner(&vars, Some(socket_url)).await
+    }
+
+    async fn start_inner(extra: &[(&str, &str)], socket_url: Option<&str>) -> TestApp {
         let db = TestDb::new().await;
         let fake = FakeSlack::start().await;
+        if let Some(url) = socket_url {
+            fake.set_socket_url(url);
+        }
         let store = db.store().await;
         let config = test_config(&db, &fake, extra);
         let app = vibe::server::Application::build(store.clone(), &config)
@@ -120,6 +134,59 @@ impl TestApp {
             now(),
         )
         .await
+    }
+
+    /// A `/vibe` command from `user`, signed now.
+    pub async fn command_as(&self, text: &str, trigger: &str, user: &str) -> (u16, String) {
+        let body =
+            serde_urlencoded::to_string(self.command_fields(text, trigger, "C0REPORTS1", user))
+                .expect("form");
+        self.post_signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &body,
+            SECRET,
+            now(),
+        )
+        .await
+    }
+
+    /// A command as a Socket Mode envelope carries it.
+    pub fn command_json(&self, text: &str, trigger: &str) -> Value {
+        let fields = self.command_fields(text, trigger, "C0REPORTS1", "U0USER0001");
+        Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v)))
+                .collect(),
+        )
+    }
+
+    fn command_fields(
+        &self,
+        text: &str,
+        trigger: &str,
+        channel: &str,
+        user: &str,
+    ) -> Vec<(&'static str, String)> {
+        [
+            ("token", "deprecated"),
+            ("team_id", "T0TEAM0001"),
+            ("team_domain", "example"),
+            ("channel_id", channel),
+            ("channel_name", "marketing"),
+            ("user_id", user),
+            ("user_name", "steve"),
+            ("command", "/vibe"),
+            ("text", text),
+            ("api_app_id", "A0APP00001"),
+            ("is_enterprise_install", "false"),
+            ("response_url", &self.fake.response_url(trigger)),
+            ("trigger_id", trigger),
+        ]
+        .iter()
+        .map(|(k, v)| (*k, v.to_string()))
+        .collect()
     }
 
     pub fn command_body(&self, text: &str, trigger: &str, channel: &str) -> String {

@@ -1,0 +1,82 @@
+//! What the engines announce, handed to the outbox: a concluded test goes to the channel it was
+//! designed in, a new alert to the alerts channel with its buttons. Each notification becomes
+//! its messages in one transaction (see [`crate::store::Store::hand_over_notification`]), so a
+//! restart or a second replica neither loses nor repeats one.
+
+use chrono::Utc;
+
+use super::{outbox, render};
+use crate::server::AppState;
+use crate::store::{NewOutboxMessage, StoreError};
+
+/// Hands over every waiting notification; returns how many.
+pub async fn hand_over(app: &AppState) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for (id, kind, subject, _body) in app.store.pending_notifications().await? {
+        let messages = match messages(app, &kind, subject).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(notification = id, error = %e, "can't render a notification yet");
+                continue;
+            }
+        };
+        if app.store.hand_over_notification(id, &messages).await? {
+            n += 1;
+        }
+    }
+    if n > 0 {
+        app.wake.notify_one();
+    }
+    Ok(n)
+}
+
+/// The messages for one notification (none when there is nowhere to post it).
+async fn messages(
+    app: &AppState,
+    kind: &str,
+    subject: i64,
+) -> Result<Vec<NewOutboxMessage>, String> {
+    match kind {
+        "experiment_concluded" => {
+            let e = app
+                .store
+                .experiment(subject)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the test is gone")?;
+            let Some(channel) = e.design.channel_id.clone() else {
+                return Ok(Vec::new());
+            };
+            let r = crate::experiments::results(&app.store, subject, Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            let verdict = e.verdict.clone().unwrap_or_else(|| "concluded".into());
+            let text = crate::experiments::render::results_text(&e, &r);
+            let m = render::conclusion(&e, &verdict, &text);
+            Ok(vec![outbox::post(
+                &format!("abtest:{subject}:concluded"),
+                &channel,
+                None,
+                &m,
+                None,
+            )])
+        }
+        "alert_opened" => {
+            let channel = app.settings.slack.alerts_channel.trim();
+            if channel.is_empty() {
+                return Ok(Vec::new());
+            }
+            let Some(a) = app.store.alert(subject).await.map_err(|e| e.to_string())? else {
+                return Ok(Vec::new());
+            };
+            Ok(vec![outbox::post(
+                &format!("alert:{subject}"),
+                channel,
+                None,
+                &render::alert_card(&a, None),
+                None,
+            )])
+        }
+        _ => Ok(Vec::new()),
+    }
+}

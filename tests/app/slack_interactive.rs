@@ -1,0 +1,573 @@
+//! The interactive half of the bot against the fake Slack, in HTTP mode and over Socket Mode:
+//! the `abtest new` modal and its text form, Start / Stop and Acknowledge / Snooze buttons,
+//! roles, and a concluded test announced in its channel.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::fake_socket::FakeSocket;
+use super::slack_app::{now, TestApp, SECRET};
+use vibe::experiments::design::Status;
+use vibe::store::{NewAlert, Observation};
+
+const ANALYST: &str = "U0USER0001";
+const VIEWER: &str = "U0VIEWER01";
+const CHANNEL: &str = "C0REPORTS1";
+const ROLES: (&str, &str) = ("VIBE_ROLES__ANALYST", "[\"U0USER0001\"]");
+
+/// A signed interaction (button or modal) as Slack posts it.
+async fn interact(app: &TestApp, payload: &Value) -> (u16, String) {
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    app.post_signed(
+        "/slack/interactions",
+        "application/x-www-form-urlencoded",
+        &body,
+        SECRET,
+        now(),
+    )
+    .await
+}
+
+/// A click on the button `action_id` (value `value`) of the message at `ts` in CHANNEL.
+fn click(
+    user: &str,
+    action_id: &str,
+    value: &str,
+    ts: &str,
+    action_ts: &str,
+    response: &str,
+) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": "T0TEAM0001", "domain": "example"},
+        "user": {"id": user, "username": "someone", "team_id": "T0TEAM0001"},
+        "api_app_id": "A0APP00001",
+        "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL, "is_ephemeral": false},
+        "trigger_id": format!("{action_ts}.trigger"),
+        "channel": {"id": CHANNEL, "name": "marketing"},
+        "message": {"type": "message", "ts": ts, "text": "card"},
+        "response_url": response,
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+            "action_ts": action_ts, "text": {"type": "plain_text", "text": "Start"}}],
+    })
+}
+
+/// The modal submitted with `values` (field -> text), as Slack posts it.
+fn submission(view: &Value, user: &str, hash: &str, values: &[(&str, &str)]) -> Value {
+    let mut state = serde_json::Map::new();
+    for (field, v) in values {
+        let value = match *field {
+            "kind" | "metric_type" => json!({"type": "static_select", "selected_option":
+                {"text": {"type": "plain_text", "text": v}, "value": v}}),
+            _ => json!({"type": "plain_text_input", "value": v}),
+        };
+        state.insert(field.to_string(), json!({ "value": value }));
+    }
+    let mut v = view.clone();
+    v["id"] = json!("V0VIEW0001");
+    v["team_id"] = json!("T0TEAM0001");
+    v["hash"] = json!(hash);
+    v["state"] = json!({ "values": state });
+    json!({
+        "type": "view_submission",
+        "team": {"id": "T0TEAM0001", "domain": "example"},
+        "user": {"id": user, "username": "someone", "team_id": "T0TEAM0001"},
+        "api_app_id": "A0APP00001",
+        "trigger_id": "9.9.view",
+        "view": v,
+    })
+}
+
+const GOOD: [(&str, &str); 8] = [
+    ("name", "Question hook"),
+    ("kind", "randomized"),
+    ("metric_type", "proportion"),
+    ("target_metric", "click-through rate"),
+    ("variants", "Control\nQuestion"),
+    ("baseline", "4%"),
+    ("mde", "20%"),
+    ("daily_traffic", "5000"),
+];
+
+/// The posted card of test `id`: its ts and blocks.
+async fn card(app: &TestApp, id: i64) -> (String, Value) {
+    let want = format!("A/B test #{id}:");
+    app.fake
+        .wait_for(15, "the test's card", |f| {
+            f.messages()
+                .iter()
+                .any(|m| m.blocks.to_string().contains(&want))
+        })
+        .await;
+    let m = app
+        .fake
+        .messages()
+        .into_iter()
+        .find(|m| m.blocks.to_string().contains(&want))
+        .unwrap();
+    (m.ts, m.blocks)
+}
+
+fn has_button(blocks: &Value, action_id: &str) -> bool {
+    blocks
+        .to_string()
+        .contains(&format!("\"action_id\":\"{action_id}\""))
+}
+
+async fn status(app: &TestApp, id: i64) -> Status {
+    app.store.experiment(id).await.unwrap().unwrap().status
+}
+
+/// Creates a draft through the text form as the analyst; returns its id.
+async fn text_form_draft(app: &TestApp, trigger: &str) -> i64 {
+    let (code, body) = app
+        .command(
+            "abtest new name=\"Question hook\" metric=ctr variants=Control,Question baseline=4% mde=20% traffic=5000",
+            trigger,
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert!(body.contains("is designed as a draft"), "{body}");
+    let ids = app.store.experiment_ids(None).await.unwrap();
+    *ids.last().unwrap()
+}
+
+#[tokio::test]
+async fn abtest_new_opens_a_modal_shows_field_errors_and_a_good_submission_posts_the_design_then_start_runs_it(
+) {
+    let app = TestApp::start_with(&[ROLES]).await;
+    let (code, body) = app.command("abtest new", "1.1.modal").await;
+    assert_eq!((code, body.as_str()), (200, ""), "the modal is the answer");
+    let opened = app.fake.calls("views.open");
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].args["trigger_id"], "1.1.modal");
+    let view = opened[0].args["view"].clone();
+    assert_eq!(view["callback_id"], "vibe:abtest.new");
+    assert_eq!(view["private_metadata"], CHANNEL);
+
+    // A bad field comes back beside that field, and nothing is created.
+    let mut bad: Vec<(&str, &str)> = GOOD.to_vec();
+    bad[5] = ("baseline", "lots");
+    bad[4] = ("variants", "Control");
+    let (code, body) = interact(&app, &submission(&view, ANALYST, "h1", &bad)).await;
+    assert_eq!(code, 200);
+    let v: Value = serde_json::from_str(&body).expect("errors JSON");
+    assert_eq!(v["response_action"], "errors");
+    assert!(
+        v["errors"]["baseline"].as_str().unwrap().contains("number"),
+        "{v}"
+    );
+    assert!(v["errors"]["variants"].as_str().is_some(), "{v}");
+    assert!(app.store.experiment_ids(None).await.unwrap().is_empty());
+
+    // The corrected form creates a draft and posts its design with a Start button.
+    let (code, body) = interact(&app, &submission(&view, ANALYST, "h2", &GOOD)).await;
+    assert_eq!(
+        (code, body.as_str()),
+        (200, ""),
+        "an empty answer closes the modal"
+    );
+    let id = *app
+        .store
+        .experiment_ids(None)
+        .await
+        .unwrap()
+        .last()
+        .unwrap();
+    assert_eq!(status(&app, id).await, Status::Draft);
+    let (ts, blocks) = card(&app, id).await;
+    let text = blocks.to_string();
+    assert!(text.contains("Sample size"), "{text}");
+    assert!(text.contains("confidence sequence"), "{text}");
+    assert!(text.contains("days at the expected traffic"), "{text}");
+    assert!(has_button(&blocks, "vibe:test.start"));
+
+    // Start: running, the card updated in place (who, and only the Stop button), audited.
+    let (code, _) = interact(
+        &app,
+        &click(
+            ANALYST,
+            "vibe:test.start",
+            &id.to_string(),
+            &ts,
+            "2.2",
+            &app.fake.response_url("c1"),
+        ),
+    )
+    .await;
+    assert_eq!(code, 200);
+    app.fake
+        .wait_for(15, "the card's update", |f| {
+            !f.calls("chat.update").is_empty()
+        })
+        .await;
+    assert_eq!(status(&app, id).await, Status::Running);
+    let updated = app
+        .fake
+        .messages()
+        .into_iter()
+        .find(|m| m.ts == ts)
+        .unwrap();
+    assert!(!has_button(&updated.blocks, "vibe:test.start"));
+    assert!(has_button(&updated.blocks, "vibe:test.stop"));
+    assert!(updated
+        .blocks
+        .to_string()
+        .contains(&format!("Started by <@{ANALYST}>")));
+    let trail = app.store.audit_trail("experiment", id).await.unwrap();
+    let outcomes: Vec<(&str, &str)> = trail
+        .iter()
+        .map(|a| (a.action.as_str(), a.outcome.as_str()))
+        .collect();
+    assert_eq!(outcomes, [("test.create", "done"), ("test.start", "done")]);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_viewer_pressing_start_is_refused_and_nothing_changes() {
+    let app = TestApp::start_with(&[ROLES]).await;
+    let id = text_form_draft(&app, "3.3.text").await;
+    let (ts, _) = card(&app, id).await;
+    let (code, _) = interact(
+        &app,
+        &click(
+            VIEWER,
+            "vibe:test.start",
+            &id.to_string(),
+            &ts,
+            "4.4",
+            &app.fake.response_url("viewer"),
+        ),
+    )
+    .await;
+    assert_eq!(code, 200);
+    app.fake
+        .wait_for(15, "the refusal", |f| {
+            f.responses().iter().any(|(id, _)| id == "viewer")
+        })
+        .await;
+    let (_, refusal) = app
+        .fake
+        .responses()
+        .into_iter()
+        .find(|(id, _)| id == "viewer")
+        .unwrap();
+    assert!(
+        refusal.to_string().contains("needs the analyst role"),
+        "{refusal}"
+    );
+    assert_eq!(refusal["response_type"], "ephemeral");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(&app, id).await, Status::Draft);
+    assert!(app.fake.calls("chat.update").is_empty());
+    let trail = app.store.audit_trail("experiment", id).await.unwrap();
+    assert_eq!(trail.last().unwrap().outcome, "refused");
+    assert_eq!(trail.last().unwrap().actor, format!("slack:{VIEWER}"));
+    // A viewer can't design one either.
+    let (_, body) = app
+        .command_as("abtest new name=x", "5.5.viewer", VIEWER)
+        .await;
+    assert!(body.contains("needs the analyst role"), "{body}");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn two_concurrent_start_clicks_make_one_transition_and_one_update() {
+    let app = TestApp::start_with(&[ROLES]).await;
+    let id = text_form_draft(&app, "6.6.text").await;
+    let (ts, _) = card(&app, id).await;
+    let a = click(
+        ANALYST,
+        "vibe:test.start",
+        &id.to_string(),
+        &ts,
+        "7.1",
+        &app.fake.response_url("a"),
+    );
+    let b = click(
+        ANALYST,
+        "vibe:test.start",
+        &id.to_string(),
+        &ts,
+        "7.2",
+        &app.fake.response_url("b"),
+    );
+    let (ra, rb) = tokio::join!(interact(&app, &a), interact(&app, &b));
+    assert_eq!((ra.0, rb.0), (200, 200));
+    app.fake
+        .wait_for(15, "one update and one 'already'", |f| {
+            !f.calls("chat.update").is_empty()
+                && f.responses()
+                    .iter()
+                    .any(|(_, v)| v.to_string().contains("already running"))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.fake.calls("chat.update").len(), 1);
+    let started = app
+        .store
+        .experiment_events(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.to_status == "running")
+        .count();
+    assert_eq!(started, 1);
+    // The same click delivered again (same action_ts) is not acted on at all.
+    interact(&app, &a).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let trail = app.store.audit_trail("experiment", id).await.unwrap();
+    let outcomes: Vec<&str> = trail.iter().map(|a| a.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["done", "done", "no_change"]);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one() {
+    let app = TestApp::start_with(&[ROLES, ("VIBE_SLACK__ALERTS_CHANNEL", CHANNEL)]).await;
+    let alert = NewAlert {
+        kind: "performance_drop".into(),
+        severity: "critical".into(),
+        subject: "instagram:acme".into(),
+        account_id: None,
+        dedupe_key: "drop:instagram:acme:reach".into(),
+        message: "Instagram reach fell 46% week on week <!channel>".into(),
+        evidence: json!({"previous": 120000, "current": 64800, "change": -0.46}).to_string(),
+    };
+    let id = app.store.raise_alert(&alert, now()).await.unwrap().unwrap();
+    app.fake
+        .wait_for(15, "the alert in its channel", |f| {
+            f.messages()
+                .iter()
+                .any(|m| m.blocks.to_string().contains("vibe:alert.ack"))
+        })
+        .await;
+    let m = app
+        .fake
+        .messages()
+        .into_iter()
+        .find(|m| m.blocks.to_string().contains("vibe:alert.ack"))
+        .unwrap();
+    assert_eq!(m.channel, CHANNEL);
+    let text = m.blocks.to_string();
+    assert!(text.contains("Evidence"), "{text}");
+    assert!(!text.contains("<!channel>"), "post text is escaped: {text}");
+    interact(
+        &app,
+        &click(
+            ANALYST,
+            "vibe:alert.ack",
+            &id.to_string(),
+            &m.ts,
+            "8.1",
+            &app.fake.response_url("ack"),
+        ),
+    )
+    .await;
+    app.fake
+        .wait_for(15, "the alert's update", |f| {
+            !f.calls("chat.update").is_empty()
+        })
+        .await;
+    let a = app.store.alert(id).await.unwrap().unwrap();
+    assert_eq!(a.status, "acknowledged");
+    assert_eq!(a.decided_by.as_deref(), Some("slack:U0USER0001"));
+    let updated = app
+        .fake
+        .messages()
+        .into_iter()
+        .find(|x| x.ts == m.ts)
+        .unwrap();
+    assert!(
+        !updated.blocks.to_string().contains("vibe:alert.ack"),
+        "buttons removed"
+    );
+    assert!(updated.blocks.to_string().contains("acknowledged by"));
+    // Snoozing it now changes nothing, and says so.
+    interact(
+        &app,
+        &click(
+            ANALYST,
+            "vibe:alert.snooze",
+            &id.to_string(),
+            &m.ts,
+            "8.2",
+            &app.fake.response_url("snooze"),
+        ),
+    )
+    .await;
+    app.fake
+        .wait_for(15, "the no-change answer", |f| {
+            f.responses().iter().any(|(r, _)| r == "snooze")
+        })
+        .await;
+    let (_, v) = app
+        .fake
+        .responses()
+        .into_iter()
+        .find(|(r, _)| r == "snooze")
+        .unwrap();
+    assert!(v.to_string().contains("already acknowledged"), "{v}");
+    assert_eq!(
+        app.store.alert(id).await.unwrap().unwrap().status,
+        "acknowledged"
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn members_of_a_configured_user_group_have_its_role() {
+    let app = TestApp::start_with(&[("VIBE_ROLES__ANALYST", "[\"S0ANALYSTS\"]")]).await;
+    app.fake.set_group("S0ANALYSTS", &[ANALYST]);
+    let id = text_form_draft(&app, "9.9.group").await;
+    assert_eq!(status(&app, id).await, Status::Draft);
+    let (_, body) = app
+        .command_as("abtest new name=x", "9.9.other", VIEWER)
+        .await;
+    assert!(body.contains("needs the analyst role"), "{body}");
+    app.command("abtest new name=y", "9.9.again").await;
+    assert_eq!(
+        app.fake.calls("usergroups.users.list").len(),
+        1,
+        "members are cached"
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_concluded_test_is_announced_in_the_channel_it_was_designed_in() {
+    let app = TestApp::start_with(&[ROLES]).await;
+    let id = text_form_draft(&app, "10.1.text").await;
+    let (ts, _) = card(&app, id).await;
+    interact(
+        &app,
+        &click(
+            ANALYST,
+            "vibe:test.start",
+            &id.to_string(),
+            &ts,
+            "10.2",
+            &app.fake.response_url("s"),
+        ),
+    )
+    .await;
+    app.fake
+        .wait_for(15, "started", |f| !f.calls("chat.update").is_empty())
+        .await;
+    let e = app.store.experiment(id).await.unwrap().unwrap();
+    let obs = |variant: &str, conversions: u64| Observation {
+        variant: variant.into(),
+        metric: "primary".into(),
+        period: "2026-12-01".into(),
+        units: 40_000,
+        conversions: Some(conversions),
+        sum: None,
+        sum_sq: None,
+        exposure: None,
+    };
+    app.store
+        .add_observations(&e, &[obs("Control", 1600), obs("Question", 2400)])
+        .await
+        .unwrap();
+    let report = vibe::experiments::check(&app.store, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report.concluded, [id]);
+    app.fake
+        .wait_for(15, "the conclusion", |f| {
+            f.messages()
+                .iter()
+                .any(|m| m.blocks.to_string().contains("concluded"))
+        })
+        .await;
+    let m = app
+        .fake
+        .messages()
+        .into_iter()
+        .find(|m| m.blocks.to_string().contains("concluded"))
+        .unwrap();
+    assert_eq!(m.channel, CHANNEL);
+    assert!(m.blocks.to_string().contains("Question"), "{}", m.blocks);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let n = app
+        .fake
+        .messages()
+        .iter()
+        .filter(|m| m.blocks.to_string().contains("concluded"))
+        .count();
+    assert_eq!(n, 1, "announced once");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn over_socket_mode_commands_modals_and_buttons_are_acknowledged_on_the_socket() {
+    let socket = FakeSocket::start().await;
+    let app = TestApp::start_socket(&[ROLES], &socket.url).await;
+    socket.wait_connected(1).await;
+    assert_eq!(app.fake.calls("apps.connections.open").len(), 1);
+
+    let help = socket.send("slash_commands", app.command_json("help", "20.1"), true);
+    let ack = socket.ack(&help).await;
+    assert!(ack["payload"]["blocks"].is_array(), "{ack}");
+
+    // The modal: opened, a bad submission answered with errors on the socket, then created.
+    let new = socket.send(
+        "slash_commands",
+        app.command_json("abtest new", "20.2"),
+        true,
+    );
+    socket.ack(&new).await;
+    app.fake
+        .wait_for(10, "views.open", |f| !f.calls("views.open").is_empty())
+        .await;
+    let view = app.fake.calls("views.open")[0].args["view"].clone();
+    let mut bad: Vec<(&str, &str)> = GOOD.to_vec();
+    bad[6] = ("mde", "");
+    let sub = socket.send("interactive", submission(&view, ANALYST, "s1", &bad), true);
+    let ack = socket.ack(&sub).await;
+    assert_eq!(ack["payload"]["response_action"], "errors", "{ack}");
+    assert!(ack["payload"]["errors"]["mde"].is_string(), "{ack}");
+    let sub = socket.send("interactive", submission(&view, ANALYST, "s2", &GOOD), true);
+    let ack = socket.ack(&sub).await;
+    assert!(
+        ack.get("payload").is_none() || ack["payload"].is_null(),
+        "{ack}"
+    );
+    let id = *app
+        .store
+        .experiment_ids(None)
+        .await
+        .unwrap()
+        .last()
+        .unwrap();
+    let (ts, _) = card(&app, id).await;
+
+    // A button over the socket.
+    let b = socket.send(
+        "interactive",
+        click(
+            ANALYST,
+            "vibe:test.start",
+            &id.to_string(),
+            &ts,
+            "20.3",
+            &app.fake.response_url("sock"),
+        ),
+        false,
+    );
+    socket.ack(&b).await;
+    app.fake
+        .wait_for(15, "the card's update", |f| {
+            !f.calls("chat.update").is_empty()
+        })
+        .await;
+    assert_eq!(status(&app, id).await, Status::Running);
+
+    // Slack recycles the connection: the app reconnects and keeps answering.
+    socket.disconnect();
+    socket.wait_connected(2).await;
+    let again = socket.send("slash_commands", app.command_json("help", "20.4"), true);
+    assert!(socket.ack(&again).await["payload"]["blocks"].is_array());
+    app.cleanup().await;
+}
