@@ -113,7 +113,7 @@ pub async fn run(
         wait = (wait * 2).min(60);
     }
     listener.start().await;
-    tracing::info!("Socket Mode connected");
+    tracing::info!("Socket Mode listener started; it connects and reconnects on its own");
     let _ = stop.wait_for(|s| *s).await;
     listener.shutdown().await;
     Ok(())
