@@ -55,6 +55,19 @@ pub struct Settings {
     pub server: ServerSettings,
     pub slack: SlackSettings,
     pub roles: RoleSettings,
+    pub scheduler: SchedulerSettings,
+}
+
+/// Scheduled jobs of `vibe serve` and `vibe start`: crontab expressions in `timezone`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    pub enabled: bool,
+    pub timezone: TimeZone,
+    pub analysis: String,
+    pub abtests: String,
+    pub catch_up_secs: u64,
+    pub lease_secs: u64,
 }
 
 /// Who may do what from Slack (DESIGN.md §7). Everyone is a viewer; each list names Slack user
@@ -617,6 +630,19 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     };
     if s.database.max_connections == 0 {
         return fail("database.max_connections", "must be at least 1");
+    }
+    for (key, expr) in [
+        ("scheduler.analysis", &s.scheduler.analysis),
+        ("scheduler.abtests", &s.scheduler.abtests),
+    ] {
+        if !expr.trim().is_empty() {
+            if let Err(e) = expr.parse::<crate::scheduler::CronSpec>() {
+                return fail(key, &e);
+            }
+        }
+    }
+    if s.scheduler.lease_secs < 10 {
+        return fail("scheduler.lease_secs", "must be at least 10");
     }
     if !(1..=5000).contains(&s.import.batch_size) {
         return fail("import.batch_size", "must be between 1 and 5000");

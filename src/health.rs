@@ -51,6 +51,39 @@ impl Health {
     }
 }
 
+/// Each scheduled job's latest run; failed if one's latest run failed.
+async fn jobs(store: &Store, now: i64) -> State {
+    let mut parts = Vec::new();
+    let mut failed = false;
+    for job in crate::scheduler::JOB_NAMES {
+        match store.job_runs(job).await {
+            Ok(runs) => match runs.last() {
+                None => parts.push(format!("{job}: no run yet")),
+                Some(r) => {
+                    let ago = (now - r.finished_at.unwrap_or(r.started_at)).max(0);
+                    let took = r
+                        .duration_ms
+                        .map(|ms| format!(", {ms} ms"))
+                        .unwrap_or_default();
+                    let why = r
+                        .error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default();
+                    failed |= r.status == "failed";
+                    parts.push(format!("{job}: {} {ago} s ago{took}{why}", r.status));
+                }
+            },
+            Err(e) => return State::Failed(format!("can't read: {e}")),
+        }
+    }
+    if failed {
+        State::Failed(parts.join("; "))
+    } else {
+        State::Ok(parts.join("; "))
+    }
+}
+
 /// Runs every check. `slack` is None when no bot token is set.
 pub async fn check(store: &Store, slack: Option<&SlackWeb>, now: i64) -> Health {
     let mut checks = Vec::new();
@@ -96,6 +129,10 @@ pub async fn check(store: &Store, slack: Option<&SlackWeb>, now: i64) -> Health 
         checks.push(Check {
             name: "outbox",
             state,
+        });
+        checks.push(Check {
+            name: "jobs",
+            state: jobs(store, now).await,
         });
     }
     let state = match slack {

@@ -178,6 +178,16 @@ impl Application {
                 stop.clone(),
             ))
         });
+        let scheduler = if app.settings.scheduler.enabled {
+            let s = crate::scheduler::Scheduler::new(
+                app.clone(),
+                &crate::scheduler::Scheduler::owner_name(),
+            )
+            .map_err(|e| anyhow::anyhow!("scheduler: {e}"))?;
+            Some(tokio::spawn(crate::scheduler::run(s, stop.clone())))
+        } else {
+            None
+        };
         let notices = app
             .web
             .has_token()
@@ -197,6 +207,9 @@ impl Application {
             })
             .await?;
         if let Some(s) = socket {
+            let _ = s.await;
+        }
+        if let Some(s) = scheduler {
             let _ = s.await;
         }
         app.drain(Duration::from_secs(20)).await;

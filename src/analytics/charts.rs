@@ -283,6 +283,86 @@ pub fn score_history(points: &[(NaiveDate, u8)], title: &str) -> Result<Vec<u8>,
     })
 }
 
+/// A forest plot of each variant's lift over the control: the estimate and its interval, with
+/// the line of no effect. `rows` are (variant, estimate, low, high), in percent.
+pub fn lift_intervals(
+    rows: &[(String, f64, f64, f64)],
+    title: &str,
+) -> Result<Vec<u8>, ChartError> {
+    if rows.is_empty()
+        || rows
+            .iter()
+            .any(|r| !(r.1.is_finite() && r.2.is_finite() && r.3.is_finite()))
+    {
+        return Err(ChartError("no finite intervals to draw".into()));
+    }
+    let lo = rows.iter().map(|r| r.2).fold(0.0_f64, f64::min);
+    let hi = rows.iter().map(|r| r.3).fold(0.0_f64, f64::max);
+    let pad = ((hi - lo) * 0.1).max(1.0);
+    let (x0, x1) = (lo - pad, hi + pad);
+    let n = rows.len();
+    let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    png(|root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 24))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(140)
+            .build_cartesian_2d(x0..x1, -0.5..n as f64 - 0.5)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(240, 240, 240))
+            .y_labels(n)
+            .y_label_formatter(&|v| {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|v| format!("{v:+.0}%"))
+            .x_desc("lift over the control (always-valid interval)")
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+                RGBColor(120, 120, 120).stroke_width(2),
+            )))
+            .map_err(err)?;
+        for (i, (_, est, low, high)) in rows.iter().enumerate() {
+            let y = i as f64;
+            let c = if *low > 0.0 {
+                RGBColor(46, 125, 50)
+            } else if *high < 0.0 {
+                RGBColor(198, 40, 40)
+            } else {
+                RGBColor(84, 110, 122)
+            };
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(*low, y), (*high, y)],
+                    c.stroke_width(4),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Circle::new((*est, y), 7, c.filled())))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("{est:+.1}% [{low:+.1}%, {high:+.1}%]"),
+                    (*est, y + 0.22),
+                    (FAMILY, 15),
+                )))
+                .map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
 /// The report's charts, named for files and HTML: (file stem, title, PNG).
 pub fn charts(r: &Report) -> Vec<(&'static str, String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -320,4 +400,21 @@ pub fn charts(r: &Report) -> Vec<(&'static str, String, Vec<u8>)> {
         out.push(("score", "Score over time".to_string(), png));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lift_charts_are_pngs_and_refuse_nothing_to_draw() {
+        let rows = vec![
+            ("Question".to_string(), 12.0, 4.0, 20.0),
+            ("Emoji".to_string(), -3.0, -9.0, 2.5),
+        ];
+        let png = lift_intervals(&rows, "Lift").unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        assert!(lift_intervals(&[], "Lift").is_err());
+        assert!(lift_intervals(&[("A".into(), f64::NAN, 0.0, 1.0)], "Lift").is_err());
+    }
 }

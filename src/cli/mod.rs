@@ -141,6 +141,16 @@ pub enum Command {
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<String>,
     },
+    /// Run what `vibe serve` runs (Slack, the outbox, the scheduler) for a while, then stop
+    /// cleanly, as on SIGTERM.
+    Start {
+        /// How long: hours (24), or with a unit (90s, 30m, 2h, 1d)
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        duration: std::time::Duration,
+        /// Address and port to listen on [default: server.listen]
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+    },
     /// Check the database, migrations, outbox and Slack; exits 0 when everything that is
     /// configured is healthy.
     Health {
@@ -345,6 +355,40 @@ pub struct NewTestArgs {
     pub by: String,
 }
 
+/// `--duration`: a bare number is hours; or a number with s, m, h or d.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim().to_lowercase();
+    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&t[..i], &t[i..]),
+        None => (t.as_str(), "h"),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 24, 90s, 30m or 2h"))?;
+    let secs = match unit {
+        "s" | "sec" | "secs" => n,
+        "m" | "min" | "mins" => n * 60.0,
+        "h" | "hour" | "hours" => n * 3600.0,
+        "d" | "day" | "days" => n * 86400.0,
+        _ => return Err(format!("{s:?}: the unit is s, m, h or d")),
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
+        return Err(format!("{s:?}: the duration must be positive"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+fn humantime(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s % 86400 == 0 => format!("{} day(s)", s / 86400),
+        s if s % 3600 == 0 => format!("{} hour(s)", s / 3600),
+        s if s % 60 == 0 => format!("{} minute(s)", s / 60),
+        s => format!("{s} second(s)"),
+    }
+}
+
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     crate::import::parse_timestamp(s)
 }
@@ -480,20 +524,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             store.close().await;
             code
         }
-        Command::Serve { listen } => {
-            let mut config = config;
-            if let Some(l) = listen {
-                if l.parse::<std::net::SocketAddr>().is_err() {
-                    eprintln!(
-                        "error: --listen {l:?} is not an address and port like 127.0.0.1:3000"
-                    );
-                    return Ok(ExitCode::from(2));
-                }
-                config.settings.server.listen = l;
-            }
-            let store = open_store(&config.settings).await?;
-            serve(store, &config).await
-        }
+        Command::Serve { listen } => serve_for(config, listen, None).await,
+        Command::Start { duration, listen } => serve_for(config, listen, Some(duration)).await,
         Command::Health { format } => {
             let store = match Store::connect(&settings.database).await {
                 Ok(s) => s,
@@ -645,12 +677,41 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(store: Store, config: &Config) -> anyhow::Result<ExitCode> {
+/// `vibe serve`, or `vibe start --duration`: until SIGTERM, Ctrl-C or the duration.
+async fn serve_for(
+    mut config: Config,
+    listen: Option<String>,
+    duration: Option<std::time::Duration>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(l) = listen {
+        if l.parse::<std::net::SocketAddr>().is_err() {
+            eprintln!("error: --listen {l:?} is not an address and port like 127.0.0.1:3000");
+            return Ok(ExitCode::from(2));
+        }
+        config.settings.server.listen = l;
+    }
+    let store = open_store(&config.settings).await?;
+    serve(store, &config, duration).await
+}
+
+async fn serve(
+    store: Store,
+    config: &Config,
+    duration: Option<std::time::Duration>,
+) -> anyhow::Result<ExitCode> {
     let app = crate::server::Application::build(store.clone(), config).await?;
     for line in crate::server::describe_setup(config, app.addr()) {
         eprintln!("{line}");
     }
-    let (_tx, stop) = crate::server::stop_on_signals();
+    let (tx, stop) = crate::server::stop_on_signals();
+    if let Some(d) = duration {
+        eprintln!("vibe will stop in {}.", humantime(d));
+        tokio::spawn(async move {
+            tokio::time::sleep(d).await;
+            tracing::info!("the duration is over: stopping");
+            let _ = tx.send(true);
+        });
+    }
     app.run(stop).await?;
     store.close().await;
     eprintln!("vibe stopped.");

@@ -30,6 +30,40 @@ pub async fn hand_over(app: &AppState) -> Result<usize, StoreError> {
     Ok(n)
 }
 
+/// Each variant's relative lift (else absolute difference) with its always-valid interval.
+fn lift_chart(
+    e: &crate::store::StoredExperiment,
+    r: &crate::experiments::ExperimentResult,
+) -> Option<Vec<u8>> {
+    let a = r.analysis.as_ref()?;
+    let rows: Vec<(String, f64, f64, f64)> = a
+        .comparisons
+        .iter()
+        .filter_map(|c| {
+            let name = e.design.variants.get(c.arm)?.name.clone();
+            let (est, look) = match (&c.relative, &c.sequential_relative) {
+                (Some(rel), Some(look)) => (rel.estimate, look),
+                _ => (c.absolute.estimate, &c.sequential),
+            };
+            Some((
+                name,
+                est * 100.0,
+                look.interval.low * 100.0,
+                look.interval.high * 100.0,
+            ))
+        })
+        .collect();
+    crate::analytics::charts::lift_intervals(
+        &rows,
+        &format!(
+            "Test #{}: lift over {}",
+            e.id,
+            e.design.variants.first()?.name
+        ),
+    )
+    .ok()
+}
+
 /// The messages for one notification (none when there is nowhere to post it).
 async fn messages(
     app: &AppState,
@@ -53,13 +87,22 @@ async fn messages(
             let verdict = e.verdict.clone().unwrap_or_else(|| "concluded".into());
             let text = crate::experiments::render::results_text(&e, &r);
             let m = render::conclusion(&e, &verdict, &text);
-            Ok(vec![outbox::post(
-                &format!("abtest:{subject}:concluded"),
-                &channel,
-                None,
-                &m,
-                None,
-            )])
+            let key = format!("abtest:{subject}:concluded");
+            let mut rows = vec![outbox::post(&key, &channel, None, &m, None)];
+            if let Some(png) = lift_chart(&e, &r) {
+                rows.push(outbox::file(
+                    &format!("{key}:chart"),
+                    &channel,
+                    &key,
+                    &format!("vibe-abtest-{subject}-lift.png"),
+                    "Lift over the control",
+                    &format!(
+                        "Chart of each variant's lift over the control in test {subject}, with its always-valid interval."
+                    ),
+                    &png,
+                ));
+            }
+            Ok(rows)
         }
         "alert_opened" => {
             let channel = app.settings.slack.alerts_channel.trim();

@@ -8,6 +8,7 @@
 mod analytics;
 mod experiments;
 mod ingest;
+mod jobs;
 mod read;
 mod slack;
 
@@ -23,6 +24,7 @@ pub use analytics::{NewAlert, PostSeries, ScopeAccount, StoredAlert};
 pub use experiments::{ArmTotals, ExperimentEvent, Observation, StoredExperiment, Transition};
 pub use ingest::Source;
 pub use ingest::{Ingest, IngestStats};
+pub use jobs::JobRun;
 pub use read::{AccountSummary, CampaignTotals, TableCounts};
 pub use slack::{
     ApiToken, AuditEntry, Effects, NewOutboxMessage, OutboxBacklog, OutboxKind, OutboxRow,

@@ -110,6 +110,11 @@ impl FakeSlack {
         self.inner.lock().unwrap().socket_url = Some(url.to_string());
     }
 
+    /// Forgets every scripted answer not given yet.
+    pub fn clear_scripts(&self) {
+        self.inner.lock().unwrap().scripts.clear();
+    }
+
     pub fn script(&self, method: &str, s: Script) {
         self.inner
             .lock()

@@ -10,6 +10,7 @@ mod fake_socket;
 mod helpers;
 mod import;
 mod manifest;
+mod scheduler;
 mod slack;
 mod slack_app;
 mod slack_interactive;

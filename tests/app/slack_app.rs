@@ -23,6 +23,7 @@ pub struct TestApp {
     pub db: TestDb,
     pub store: Store,
     pub fake: FakeSlack,
+    state: vibe::server::AppState,
     stop: watch::Sender<bool>,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -76,6 +77,7 @@ impl TestApp {
             .await
             .expect("build");
         let base = format!("http://{}", app.addr());
+        let state = app.state();
         let (stop, rx) = watch::channel(false);
         let handle = tokio::spawn(app.run(rx));
         TestApp {
@@ -83,9 +85,15 @@ impl TestApp {
             db,
             store,
             fake,
+            state,
             stop,
             handle,
         }
+    }
+
+    /// The running application's shared state.
+    pub fn state(&self) -> vibe::server::AppState {
+        self.state.clone()
     }
 
     /// Stops the app as SIGTERM would and waits for it.

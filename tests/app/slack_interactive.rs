@@ -489,6 +489,13 @@ async fn a_concluded_test_is_announced_in_the_channel_it_was_designed_in() {
         .unwrap();
     assert_eq!(m.channel, CHANNEL);
     assert!(m.blocks.to_string().contains("Question"), "{}", m.blocks);
+    app.fake
+        .wait_for(15, "the lift chart in the thread", |f| {
+            f.messages()
+                .iter()
+                .any(|x| x.thread_ts.as_deref() == Some(m.ts.as_str()) && !x.files.is_empty())
+        })
+        .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let n = app
         .fake

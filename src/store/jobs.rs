@@ -1,0 +1,128 @@
+//! Scheduled runs: claimed once per (job, slot) through a unique row and a lease.
+
+use super::{Result, Store};
+
+/// One job's most recent run, for health.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct JobRun {
+    pub job: String,
+    pub slot: i64,
+    pub status: String,
+    pub owner: String,
+    pub attempts: i64,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// Claims the run of `job` for `slot`: true if this owner now holds it (a new run, or one
+    /// whose holder's lease ran out). False if it is done, failed, or held by a live owner.
+    pub async fn claim_run(
+        &self,
+        job: &str,
+        slot: i64,
+        owner: &str,
+        now: i64,
+        lease: i64,
+    ) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO job_runs (job, slot, status, owner, lease_until, started_at) \
+             VALUES ($1, $2, 'running', $3, $4, $5) ON CONFLICT (job, slot) DO NOTHING",
+        )
+        .bind(job)
+        .bind(slot)
+        .bind(owner)
+        .bind(now + lease)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(true);
+        }
+        let taken = sqlx::query(
+            "UPDATE job_runs SET owner = $1, lease_until = $2, started_at = $3, attempts = attempts + 1 \
+             WHERE job = $4 AND slot = $5 AND status = 'running' AND lease_until < $3",
+        )
+        .bind(owner)
+        .bind(now + lease)
+        .bind(now)
+        .bind(job)
+        .bind(slot)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
+    /// Extends the lease of a run this owner holds; false if it no longer holds it.
+    pub async fn renew_run(&self, job: &str, slot: i64, owner: &str, until: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE job_runs SET lease_until = $1 WHERE job = $2 AND slot = $3 AND owner = $4 AND status = 'running'",
+        )
+        .bind(until)
+        .bind(job)
+        .bind(slot)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Records how a held run ended.
+    pub async fn finish_run(
+        &self,
+        job: &str,
+        slot: i64,
+        owner: &str,
+        error: Option<&str>,
+        now: i64,
+        duration_ms: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE job_runs SET status = $1, error = $2, finished_at = $3, duration_ms = $4 \
+             WHERE job = $5 AND slot = $6 AND owner = $7 AND status = 'running'",
+        )
+        .bind(if error.is_some() { "failed" } else { "done" })
+        .bind(error)
+        .bind(now)
+        .bind(duration_ms)
+        .bind(job)
+        .bind(slot)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Every run of `job`, oldest first (tests, `vibe health`).
+    pub async fn job_runs(&self, job: &str) -> Result<Vec<JobRun>> {
+        let rows = sqlx::query(
+            "SELECT job, slot, status, owner, attempts, started_at, finished_at, duration_ms, error \
+             FROM job_runs WHERE job = $1 ORDER BY slot",
+        )
+        .bind(job)
+        .fetch_all(&self.pool)
+        .await?;
+        use sqlx::Row;
+        rows.iter()
+            .map(|r| {
+                Ok(JobRun {
+                    job: r.try_get(0)?,
+                    slot: r.try_get(1)?,
+                    status: r.try_get(2)?,
+                    owner: r.try_get(3)?,
+                    attempts: r.try_get(4)?,
+                    started_at: r.try_get(5)?,
+                    finished_at: r.try_get(6)?,
+                    duration_ms: r.try_get(7)?,
+                    error: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+}
