@@ -161,7 +161,12 @@ impl TestApp {
 
     /// A command as a Socket Mode envelope carries it.
     pub fn command_json(&self, text: &str, trigger: &str) -> Value {
-        let fields = self.command_fields(text, trigger, "C0REPORTS1", "U0USER0001");
+        self.command_json_as(text, trigger, "U0USER0001")
+    }
+
+    /// A command from `user` as a Socket Mode envelope carries it.
+    pub fn command_json_as(&self, text: &str, trigger: &str, user: &str) -> Value {
+        let fields = self.command_fields(text, trigger, "C0REPORTS1", user);
         Value::Object(
             fields
                 .into_iter()

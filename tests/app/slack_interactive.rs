@@ -16,17 +16,112 @@ const VIEWER: &str = "U0VIEWER01";
 const CHANNEL: &str = "C0REPORTS1";
 const ROLES: (&str, &str) = ("VIBE_ROLES__ANALYST", "[\"U0USER0001\"]");
 
-/// A signed interaction (button or modal) as Slack posts it.
-async fn interact(app: &TestApp, payload: &Value) -> (u16, String) {
-    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
-    app.post_signed(
-        "/slack/interactions",
-        "application/x-www-form-urlencoded",
-        &body,
-        SECRET,
-        now(),
-    )
-    .await
+/// The app reached the way Slack reaches it: signed HTTP requests, or envelopes over a Socket
+/// Mode connection (then the "body" is the acknowledgement's payload).
+struct Bot {
+    app: TestApp,
+    socket: Option<FakeSocket>,
+}
+
+impl std::ops::Deref for Bot {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl Bot {
+    async fn start(socket_mode: bool, extra: &[(&str, &str)]) -> Bot {
+        if !socket_mode {
+            return Bot {
+                app: TestApp::start_with(extra).await,
+                socket: None,
+            };
+        }
+        let socket = FakeSocket::start().await;
+        let app = TestApp::start_socket(extra, &socket.url).await;
+        socket.wait_connected(1).await;
+        Bot {
+            app,
+            socket: Some(socket),
+        }
+    }
+
+    fn over_socket(
+        &self,
+        kind: &str,
+        payload: Value,
+        accepts: bool,
+    ) -> impl std::future::Future<Output = (u16, String)> + '_ {
+        let socket = self.socket.as_ref().unwrap();
+        let id = socket.send(kind, payload, accepts);
+        async move {
+            let ack = socket.ack(&id).await;
+            let body = match ack.get("payload") {
+                None | Some(Value::Null) => String::new(),
+                Some(p) => p.to_string(),
+            };
+            (200, body)
+        }
+    }
+
+    /// A button or a modal submission.
+    async fn interact(&self, payload: &Value) -> (u16, String) {
+        if self.socket.is_some() {
+            let accepts = payload["type"] == "view_submission";
+            return self
+                .over_socket("interactive", payload.clone(), accepts)
+                .await;
+        }
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        self.app
+            .post_signed(
+                "/slack/interactions",
+                "application/x-www-form-urlencoded",
+                &body,
+                SECRET,
+                now(),
+            )
+            .await
+    }
+
+    /// `/vibe text` from `user`.
+    async fn cmd_as(&self, text: &str, trigger: &str, user: &str) -> (u16, String) {
+        if self.socket.is_some() {
+            return self
+                .over_socket(
+                    "slash_commands",
+                    self.app.command_json_as(text, trigger, user),
+                    true,
+                )
+                .await;
+        }
+        self.app.command_as(text, trigger, user).await
+    }
+
+    async fn cmd(&self, text: &str, trigger: &str) -> (u16, String) {
+        self.cmd_as(text, trigger, ANALYST).await
+    }
+
+    async fn done(self) {
+        self.app.cleanup().await;
+    }
+}
+
+/// Runs a flow over HTTP and over Socket Mode.
+macro_rules! both_transports {
+    ($flow:ident) => {
+        mod $flow {
+            #[tokio::test]
+            async fn http() {
+                super::$flow(false).await
+            }
+            #[tokio::test]
+            async fn socket_mode() {
+                super::$flow(true).await
+            }
+        }
+    };
 }
 
 /// A click on the button `action_id` (value `value`) of the message at `ts` in CHANNEL.
@@ -120,7 +215,7 @@ async fn status(app: &TestApp, id: i64) -> Status {
 }
 
 /// Creates a draft through the text form as the analyst; returns its id.
-async fn text_form_draft(app: &TestApp, trigger: &str) -> i64 {
+async fn text_form_draft(app: &Bot, trigger: &str) -> i64 {
     let (code, body) = app
         .command(
             "abtest new name=\"Question hook\" metric=ctr variants=Control,Question baseline=4% mde=20% traffic=5000",
@@ -133,11 +228,13 @@ async fn text_form_draft(app: &TestApp, trigger: &str) -> i64 {
     *ids.last().unwrap()
 }
 
-#[tokio::test]
+both_transports!(abtest_new_opens_a_modal_shows_field_errors_and_a_good_submission_posts_the_design_then_start_runs_it);
+
 async fn abtest_new_opens_a_modal_shows_field_errors_and_a_good_submission_posts_the_design_then_start_runs_it(
+    socket_mode: bool,
 ) {
-    let app = TestApp::start_with(&[ROLES]).await;
-    let (code, body) = app.command("abtest new", "1.1.modal").await;
+    let app = Bot::start(socket_mode, &[ROLES]).await;
+    let (code, body) = app.cmd("abtest new", "1.1.modal").await;
     assert_eq!((code, body.as_str()), (200, ""), "the modal is the answer");
     let opened = app.fake.calls("views.open");
     assert_eq!(opened.len(), 1);
@@ -150,7 +247,7 @@ async fn abtest_new_opens_a_modal_shows_field_errors_and_a_good_submission_posts
     let mut bad: Vec<(&str, &str)> = GOOD.to_vec();
     bad[5] = ("baseline", "lots");
     bad[4] = ("variants", "Control");
-    let (code, body) = interact(&app, &submission(&view, ANALYST, "h1", &bad)).await;
+    let (code, body) = app.interact(&submission(&view, ANALYST, "h1", &bad)).await;
     assert_eq!(code, 200);
     let v: Value = serde_json::from_str(&body).expect("errors JSON");
     assert_eq!(v["response_action"], "errors");
@@ -162,7 +259,7 @@ async fn abtest_new_opens_a_modal_shows_field_errors_and_a_good_submission_posts
     assert!(app.store.experiment_ids(None).await.unwrap().is_empty());
 
     // The corrected form creates a draft and posts its design with a Start button.
-    let (code, body) = interact(&app, &submission(&view, ANALYST, "h2", &GOOD)).await;
+    let (code, body) = app.interact(&submission(&view, ANALYST, "h2", &GOOD)).await;
     assert_eq!(
         (code, body.as_str()),
         (200, ""),
@@ -184,18 +281,16 @@ async fn abtest_new_opens_a_modal_shows_field_errors_and_a_good_submission_posts
     assert!(has_button(&blocks, "vibe:test.start"));
 
     // Start: running, the card updated in place (who, and only the Stop button), audited.
-    let (code, _) = interact(
-        &app,
-        &click(
+    let (code, _) = app
+        .interact(&click(
             ANALYST,
             "vibe:test.start",
             &id.to_string(),
             &ts,
             "2.2",
             &app.fake.response_url("c1"),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(code, 200);
     app.fake
         .wait_for(15, "the card's update", |f| {
@@ -221,26 +316,25 @@ async fn abtest_new_opens_a_modal_shows_field_errors_and_a_good_submission_posts
         .map(|a| (a.action.as_str(), a.outcome.as_str()))
         .collect();
     assert_eq!(outcomes, [("test.create", "done"), ("test.start", "done")]);
-    app.cleanup().await;
+    app.done().await;
 }
 
-#[tokio::test]
-async fn a_viewer_pressing_start_is_refused_and_nothing_changes() {
-    let app = TestApp::start_with(&[ROLES]).await;
+both_transports!(a_viewer_pressing_start_is_refused_and_nothing_changes);
+
+async fn a_viewer_pressing_start_is_refused_and_nothing_changes(socket_mode: bool) {
+    let app = Bot::start(socket_mode, &[ROLES]).await;
     let id = text_form_draft(&app, "3.3.text").await;
     let (ts, _) = card(&app, id).await;
-    let (code, _) = interact(
-        &app,
-        &click(
+    let (code, _) = app
+        .interact(&click(
             VIEWER,
             "vibe:test.start",
             &id.to_string(),
             &ts,
             "4.4",
             &app.fake.response_url("viewer"),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(code, 200);
     app.fake
         .wait_for(15, "the refusal", |f| {
@@ -269,12 +363,13 @@ async fn a_viewer_pressing_start_is_refused_and_nothing_changes() {
         .command_as("abtest new name=x", "5.5.viewer", VIEWER)
         .await;
     assert!(body.contains("needs the analyst role"), "{body}");
-    app.cleanup().await;
+    app.done().await;
 }
 
-#[tokio::test]
-async fn two_concurrent_start_clicks_make_one_transition_and_one_update() {
-    let app = TestApp::start_with(&[ROLES]).await;
+both_transports!(two_concurrent_start_clicks_make_one_transition_and_one_update);
+
+async fn two_concurrent_start_clicks_make_one_transition_and_one_update(socket_mode: bool) {
+    let app = Bot::start(socket_mode, &[ROLES]).await;
     let id = text_form_draft(&app, "6.6.text").await;
     let (ts, _) = card(&app, id).await;
     let a = click(
@@ -293,7 +388,7 @@ async fn two_concurrent_start_clicks_make_one_transition_and_one_update() {
         "7.2",
         &app.fake.response_url("b"),
     );
-    let (ra, rb) = tokio::join!(interact(&app, &a), interact(&app, &b));
+    let (ra, rb) = tokio::join!(app.interact(&a), app.interact(&b));
     assert_eq!((ra.0, rb.0), (200, 200));
     app.fake
         .wait_for(15, "one update and one 'already'", |f| {
@@ -315,17 +410,22 @@ async fn two_concurrent_start_clicks_make_one_transition_and_one_update() {
         .count();
     assert_eq!(started, 1);
     // The same click delivered again (same action_ts) is not acted on at all.
-    interact(&app, &a).await;
+    app.interact(&a).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let trail = app.store.audit_trail("experiment", id).await.unwrap();
     let outcomes: Vec<&str> = trail.iter().map(|a| a.outcome.as_str()).collect();
     assert_eq!(outcomes, ["done", "done", "no_change"]);
-    app.cleanup().await;
+    app.done().await;
 }
 
-#[tokio::test]
-async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one() {
-    let app = TestApp::start_with(&[ROLES, ("VIBE_SLACK__ALERTS_CHANNEL", CHANNEL)]).await;
+both_transports!(a_new_alert_is_posted_with_buttons_and_acknowledged_from_one);
+
+async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one(socket_mode: bool) {
+    let app = Bot::start(
+        socket_mode,
+        &[ROLES, ("VIBE_SLACK__ALERTS_CHANNEL", CHANNEL)],
+    )
+    .await;
     let alert = NewAlert {
         kind: "performance_drop".into(),
         severity: "critical".into(),
@@ -353,17 +453,14 @@ async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one() {
     let text = m.blocks.to_string();
     assert!(text.contains("Evidence"), "{text}");
     assert!(!text.contains("<!channel>"), "post text is escaped: {text}");
-    interact(
-        &app,
-        &click(
-            ANALYST,
-            "vibe:alert.ack",
-            &id.to_string(),
-            &m.ts,
-            "8.1",
-            &app.fake.response_url("ack"),
-        ),
-    )
+    app.interact(&click(
+        ANALYST,
+        "vibe:alert.ack",
+        &id.to_string(),
+        &m.ts,
+        "8.1",
+        &app.fake.response_url("ack"),
+    ))
     .await;
     app.fake
         .wait_for(15, "the alert's update", |f| {
@@ -385,17 +482,14 @@ async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one() {
     );
     assert!(updated.blocks.to_string().contains("acknowledged by"));
     // Snoozing it now changes nothing, and says so.
-    interact(
-        &app,
-        &click(
-            ANALYST,
-            "vibe:alert.snooze",
-            &id.to_string(),
-            &m.ts,
-            "8.2",
-            &app.fake.response_url("snooze"),
-        ),
-    )
+    app.interact(&click(
+        ANALYST,
+        "vibe:alert.snooze",
+        &id.to_string(),
+        &m.ts,
+        "8.2",
+        &app.fake.response_url("snooze"),
+    ))
     .await;
     app.fake
         .wait_for(15, "the no-change answer", |f| {
@@ -413,12 +507,13 @@ async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one() {
         app.store.alert(id).await.unwrap().unwrap().status,
         "acknowledged"
     );
-    app.cleanup().await;
+    app.done().await;
 }
 
 #[tokio::test]
 async fn members_of_a_configured_user_group_have_its_role() {
-    let app = TestApp::start_with(&[("VIBE_ROLES__ANALYST", "[\"S0ANALYSTS\"]")]).await;
+    let socket_mode = false;
+    let app = Bot::start(socket_mode, &[("VIBE_ROLES__ANALYST", "[\"S0ANALYSTS\"]")]).await;
     app.fake.set_group("S0ANALYSTS", &[ANALYST]);
     let id = text_form_draft(&app, "9.9.group").await;
     assert_eq!(status(&app, id).await, Status::Draft);
@@ -426,31 +521,29 @@ async fn members_of_a_configured_user_group_have_its_role() {
         .command_as("abtest new name=x", "9.9.other", VIEWER)
         .await;
     assert!(body.contains("needs the analyst role"), "{body}");
-    app.command("abtest new name=y", "9.9.again").await;
+    app.cmd("abtest new name=y", "9.9.again").await;
     assert_eq!(
         app.fake.calls("usergroups.users.list").len(),
         1,
         "members are cached"
     );
-    app.cleanup().await;
+    app.done().await;
 }
 
 #[tokio::test]
 async fn a_concluded_test_is_announced_in_the_channel_it_was_designed_in() {
-    let app = TestApp::start_with(&[ROLES]).await;
+    let socket_mode = false;
+    let app = Bot::start(socket_mode, &[ROLES]).await;
     let id = text_form_draft(&app, "10.1.text").await;
     let (ts, _) = card(&app, id).await;
-    interact(
-        &app,
-        &click(
-            ANALYST,
-            "vibe:test.start",
-            &id.to_string(),
-            &ts,
-            "10.2",
-            &app.fake.response_url("s"),
-        ),
-    )
+    app.interact(&click(
+        ANALYST,
+        "vibe:test.start",
+        &id.to_string(),
+        &ts,
+        "10.2",
+        &app.fake.response_url("s"),
+    ))
     .await;
     app.fake
         .wait_for(15, "started", |f| !f.calls("chat.update").is_empty())
@@ -504,7 +597,7 @@ async fn a_concluded_test_is_announced_in_the_channel_it_was_designed_in() {
         .filter(|m| m.blocks.to_string().contains("concluded"))
         .count();
     assert_eq!(n, 1, "announced once");
-    app.cleanup().await;
+    app.done().await;
 }
 
 #[tokio::test]
