@@ -18,6 +18,7 @@ pub mod domain;
 pub mod experiments;
 pub mod health;
 pub mod import;
+pub mod metrics;
 pub mod scheduler;
 pub mod server;
 pub mod slack;

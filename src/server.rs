@@ -114,6 +114,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .merge(crate::slack::http::router())
         .merge(crate::api::router())
         .layer(DefaultBodyLimit::max(limit))
@@ -129,6 +130,39 @@ async fn readyz(State(app): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(health)).into_response()
+}
+
+/// Prometheus metrics: the in-process series and the outbox as the database has it.
+async fn metrics(State(app): State<AppState>) -> Response {
+    let now = chrono::Utc::now().timestamp();
+    let mut gauges = Vec::new();
+    if let Ok(b) = app.store.outbox_backlog().await {
+        gauges.push((
+            "vibe_outbox_pending",
+            "Channel messages waiting to be delivered.",
+            b.pending as f64,
+        ));
+        gauges.push((
+            "vibe_outbox_failed",
+            "Channel messages given up on.",
+            b.failed as f64,
+        ));
+        gauges.push((
+            "vibe_outbox_oldest_pending_seconds",
+            "Age of the oldest undelivered message (0 when none).",
+            b.oldest_pending_at
+                .map(|t| (now - t).max(0) as f64)
+                .unwrap_or(0.0),
+        ));
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        crate::metrics::render(&gauges),
+    )
+        .into_response()
 }
 
 /// A bound server, ready to run.

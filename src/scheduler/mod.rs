@@ -184,6 +184,9 @@ impl Scheduler {
         {
             tracing::error!(job = name, error = %e, "scheduler: can't record a run");
         }
+        let status = if error.is_some() { "failed" } else { "done" };
+        crate::metrics::inc("vibe_job_runs_total", &[("job", name), ("status", status)]);
+        crate::metrics::observe("vibe_job_run_seconds", &[("job", name)], ms as f64 / 1000.0);
         match &error {
             None => tracing::info!(job = name, slot = %slot, ms, "scheduled run done"),
             Some(e) => {

@@ -93,7 +93,14 @@ async fn command(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         Ok(e) => e,
         Err(e) => return bad_request(&format!("not a slash command: {e}")),
     };
-    match commands::handle(&app, event).await {
+    let started = std::time::Instant::now();
+    let reply = commands::handle(&app, event).await;
+    crate::metrics::observe(
+        "vibe_command_ack_seconds",
+        &[("transport", "http")],
+        started.elapsed().as_secs_f64(),
+    );
+    match reply {
         Some(reply) => Json(reply).into_response(),
         None => StatusCode::OK.into_response(),
     }

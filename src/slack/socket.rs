@@ -38,10 +38,14 @@ async fn on_command<C: SlackClientHttpConnector + Send + Sync>(
     let Some(app) = app_of(&*states.read().await) else {
         return Err(Box::new(NoReply));
     };
-    match commands::handle(&app, ev).await {
-        Some(reply) => Ok(reply),
-        None => Err(Box::new(NoReply)),
-    }
+    let started = std::time::Instant::now();
+    let reply = commands::handle(&app, ev).await;
+    crate::metrics::observe(
+        "vibe_command_ack_seconds",
+        &[("transport", "socket")],
+        started.elapsed().as_secs_f64(),
+    );
+    reply.ok_or_else(|| Box::new(NoReply) as Box<dyn std::error::Error + Send + Sync>)
 }
 
 async fn on_interaction<C: SlackClientHttpConnector + Send + Sync>(

@@ -185,18 +185,32 @@ impl SlackWeb {
         self.client.clone()
     }
 
-    async fn call<T, F>(&self, f: F) -> Result<T, WebError>
+    async fn call<T, F>(&self, method: &str, f: F) -> Result<T, WebError>
     where
         F: std::future::Future<Output = ClientResult<T>>,
     {
-        match tokio::time::timeout(self.timeout, f).await {
+        let result = match tokio::time::timeout(self.timeout, f).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(classify(e)),
             Err(_) => Err(WebError::Unavailable(format!(
                 "no answer within {} ms",
                 self.timeout.as_millis()
             ))),
+        };
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(WebError::RateLimited(_)) => "rate_limited",
+            Err(WebError::Unavailable(_)) => "unavailable",
+            Err(_) => "error",
+        };
+        crate::metrics::inc(
+            "vibe_slack_api_calls_total",
+            &[("method", method), ("outcome", outcome)],
+        );
+        if outcome == "rate_limited" {
+            crate::metrics::inc("vibe_slack_rate_limited_total", &[("method", method)]);
         }
+        result
     }
 
     /// `chat.postMessage`, marked with `key` in its metadata; returns the message's ts.
@@ -219,7 +233,9 @@ impl SlackWeb {
             req = req.with_thread_ts(ts.into());
         }
         let session = self.session()?;
-        let res = self.call(session.chat_post_message(&req)).await?;
+        let res = self
+            .call("chat.postMessage", session.chat_post_message(&req))
+            .await?;
         Ok(res.ts.0)
     }
 
@@ -232,7 +248,9 @@ impl SlackWeb {
     ) -> Result<(), WebError> {
         let req = SlackApiChatUpdateRequest::new(channel.into(), message.content(), ts.into());
         let session = self.session()?;
-        self.call(session.chat_update(&req)).await.map(|_| ())
+        self.call("chat.update", session.chat_update(&req))
+            .await
+            .map(|_| ())
     }
 
     /// Looks for a message vibe posted with outbox `key`, in the channel's history (or the
@@ -301,7 +319,10 @@ impl SlackWeb {
             }
             let session = self.session()?;
             let page: HistoryPage = self
-                .call(session.http_session_api.http_get(method, &params, None))
+                .call(
+                    method,
+                    session.http_session_api.http_get(method, &params, None),
+                )
                 .await?;
             if let Some(m) = page.messages.iter().find(|m| wanted(m)) {
                 return Ok(Some(m.ts.clone()));
@@ -328,13 +349,19 @@ impl SlackWeb {
         let session = self.session()?;
         let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), bytes.len())
             .with_alt_txt(super::blocks::truncate(alt, 1000));
-        let ticket = self.call(session.get_upload_url_external(&req)).await?;
+        let ticket = self
+            .call(
+                "files.getUploadURLExternal",
+                session.get_upload_url_external(&req),
+            )
+            .await?;
         let upload = SlackApiFilesUploadViaUrlRequest::new(
             ticket.upload_url.clone(),
             bytes.to_vec(),
             "image/png".to_string(),
         );
-        self.call(session.files_upload_via_url(&upload)).await?;
+        self.call("upload", session.files_upload_via_url(&upload))
+            .await?;
         Ok(ticket.file_id.0)
     }
 
@@ -354,9 +381,12 @@ impl SlackWeb {
             .with_title(title.to_string())])
             .with_channel_id(channel.into())
             .with_thread_ts(thread_ts.into());
-        self.call(session.files_complete_upload_external(&req))
-            .await
-            .map(|_| ())
+        self.call(
+            "files.completeUploadExternal",
+            session.files_complete_upload_external(&req),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Posts to an interaction's `response_url` (no token needed; valid 30 minutes).
@@ -397,7 +427,7 @@ impl SlackWeb {
                 .await
                 .map(|_: serde_json::Value| ())
         };
-        self.call(fut).await
+        self.call("response_url", fut).await
     }
 
     /// `views.open`: shows a modal to the person whose command or click gave `trigger_id`
@@ -405,21 +435,25 @@ impl SlackWeb {
     pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> Result<(), WebError> {
         let req = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
         let session = self.session()?;
-        self.call(session.views_open(&req)).await.map(|_| ())
+        self.call("views.open", session.views_open(&req))
+            .await
+            .map(|_| ())
     }
 
     /// `usergroups.users.list`: the user IDs in a user group.
     pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, WebError> {
         let req = SlackApiUserGroupsUsersListRequest::new(group.into());
         let session = self.session()?;
-        let res = self.call(session.usergroups_users_list(&req)).await?;
+        let res = self
+            .call("usergroups.users.list", session.usergroups_users_list(&req))
+            .await?;
         Ok(res.users.into_iter().map(|u| u.0).collect())
     }
 
     /// `auth.test`: is the token good, and who is the bot.
     pub async fn auth_test(&self) -> Result<BotIdentity, WebError> {
         let session = self.session()?;
-        let res = self.call(session.auth_test()).await?;
+        let res = self.call("auth.test", session.auth_test()).await?;
         Ok(BotIdentity {
             team: Some(res.team),
             user_id: res.user_id.0,

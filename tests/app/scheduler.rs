@@ -205,3 +205,33 @@ async fn vibe_start_stops_after_its_duration_and_on_sigterm_and_loses_nothing() 
     store.close().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn metrics_show_commands_slack_calls_job_runs_and_the_outbox() {
+    let app = TestApp::start_with(&[
+        ("VIBE_SCHEDULER__ENABLED", "false"),
+        ("VIBE_SCHEDULER__ANALYSIS", "*/15 * * * *"),
+        ("VIBE_SCHEDULER__ABTESTS", ""),
+    ])
+    .await;
+    let (code, _) = app.command("help", "30.1.metrics").await;
+    assert_eq!(code, 200);
+    let (code, _) = super::slack_app::get(&format!("{}/readyz", app.base)).await;
+    assert_eq!(code, 200, "readyz calls auth.test");
+    let s = Scheduler::new(app.state(), "metrics-test").unwrap();
+    assert_eq!(s.tick(utc("2026-12-01T10:15:30Z")).await.len(), 1);
+    let (code, text) = super::slack_app::get(&format!("{}/metrics", app.base)).await;
+    assert_eq!(code, 200);
+    for want in [
+        "# TYPE vibe_command_ack_seconds histogram",
+        "vibe_command_ack_seconds_count{transport=\"http\"}",
+        "vibe_slack_api_calls_total{method=\"auth.test\",outcome=\"ok\"}",
+        "vibe_job_runs_total{job=\"analysis\",status=\"done\"}",
+        "vibe_job_run_seconds_count{job=\"analysis\"}",
+        "vibe_outbox_pending 0",
+        "vibe_outbox_oldest_pending_seconds 0",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+    app.cleanup().await;
+}
