@@ -56,6 +56,7 @@ pub struct Settings {
     pub slack: SlackSettings,
     pub roles: RoleSettings,
     pub scheduler: SchedulerSettings,
+    pub retention: RetentionSettings,
 }
 
 /// Scheduled jobs of `vibe serve` and `vibe start`: crontab expressions in `timezone`.
@@ -66,6 +67,10 @@ pub struct SchedulerSettings {
     pub timezone: TimeZone,
     pub analysis: String,
     pub abtests: String,
+    pub retention: String,
+    pub daily_digest: String,
+    pub weekly_digest: String,
+    pub digest_channel: String,
     pub catch_up_secs: u64,
     pub lease_secs: u64,
 }
@@ -190,6 +195,24 @@ pub struct DemoSettings {
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
     pub level: String,
+    pub format: LogFormat,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// What old data is thinned, and when it counts as old.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    pub snapshot_days: u32,
 }
 
 /// Which database engine a URL selects.
@@ -634,6 +657,9 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     for (key, expr) in [
         ("scheduler.analysis", &s.scheduler.analysis),
         ("scheduler.abtests", &s.scheduler.abtests),
+        ("scheduler.retention", &s.scheduler.retention),
+        ("scheduler.daily_digest", &s.scheduler.daily_digest),
+        ("scheduler.weekly_digest", &s.scheduler.weekly_digest),
     ] {
         if !expr.trim().is_empty() {
             if let Err(e) = expr.parse::<crate::scheduler::CronSpec>() {
@@ -643,6 +669,9 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     }
     if s.scheduler.lease_secs < 10 {
         return fail("scheduler.lease_secs", "must be at least 10");
+    }
+    if s.retention.snapshot_days < 2 {
+        return fail("retention.snapshot_days", "must be at least 2");
     }
     if !(1..=5000).contains(&s.import.batch_size) {
         return fail("import.batch_size", "must be between 1 and 5000");

@@ -55,27 +55,39 @@ impl Health {
 async fn jobs(store: &Store, now: i64) -> State {
     let mut parts = Vec::new();
     let mut failed = false;
+    let latest = match store.latest_runs().await {
+        Ok(l) => l,
+        Err(e) => return State::Failed(format!("can't read: {e}")),
+    };
     for job in crate::scheduler::JOB_NAMES {
-        match store.job_runs(job).await {
-            Ok(runs) => match runs.last() {
-                None => parts.push(format!("{job}: no run yet")),
-                Some(r) => {
-                    let ago = (now - r.finished_at.unwrap_or(r.started_at)).max(0);
-                    let took = r
-                        .duration_ms
-                        .map(|ms| format!(", {ms} ms"))
-                        .unwrap_or_default();
-                    let why = r
-                        .error
-                        .as_deref()
-                        .map(|e| format!(": {e}"))
-                        .unwrap_or_default();
-                    failed |= r.status == "failed";
-                    parts.push(format!("{job}: {} {ago} s ago{took}{why}", r.status));
-                }
-            },
-            Err(e) => return State::Failed(format!("can't read: {e}")),
+        if !latest.iter().any(|r| r.job == job) {
+            parts.push(format!("{job}: no run yet"));
         }
+    }
+    // A removed schedule's runs no longer say anything about health.
+    let live: Vec<String> = match store.schedules().await {
+        Ok(s) => s.iter().map(|d| format!("digest:{}", d.id)).collect(),
+        Err(e) => return State::Failed(format!("can't read: {e}")),
+    };
+    for r in latest.iter().filter(|r| {
+        r.job
+            .strip_prefix("digest:")
+            .and_then(|id| id.parse::<i64>().ok())
+            .is_none()
+            || live.contains(&r.job)
+    }) {
+        let ago = (now - r.finished_at.unwrap_or(r.started_at)).max(0);
+        let took = r
+            .duration_ms
+            .map(|ms| format!(", {ms} ms"))
+            .unwrap_or_default();
+        let why = r
+            .error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        failed |= r.status == "failed";
+        parts.push(format!("{}: {} {ago} s ago{took}{why}", r.job, r.status));
     }
     if failed {
         State::Failed(parts.join("; "))

@@ -299,11 +299,15 @@ pub fn describe_setup(config: &Config, addr: SocketAddr) -> Vec<String> {
 pub fn stop_on_signals() -> (watch::Sender<bool>, watch::Receiver<bool>) {
     let (tx, rx) = watch::channel(false);
     let signal_tx = tx.clone();
+    // Registered here, before anything is announced, so a SIGTERM that comes right after
+    // start-up is a clean stop too.
+    #[cfg(unix)]
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            match term {
                 Ok(mut s) => {
                     s.recv().await;
                 }

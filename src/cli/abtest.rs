@@ -124,6 +124,11 @@ pub async fn run(
     let mut out = String::new();
     let result = execute(store, command, format, &mut out).await;
     print!("{out}");
+    exit_code(result)
+}
+
+/// The exit code of a command's result: 2 for usage, 1 for a failure; database errors go up.
+pub fn exit_code(result: Result<(), Failure>) -> anyhow::Result<ExitCode> {
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(Failure::Usage(m)) => {

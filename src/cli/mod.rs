@@ -3,6 +3,7 @@
 
 pub mod abtest;
 mod analysis;
+pub mod schedule;
 
 pub use analysis::period_and_platform;
 
@@ -117,6 +118,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Channel digests: the daily summary and the weekly deep dive, posted on a schedule.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
     /// Run one analysis cycle: detectors (raising and resolving alerts), the A/B test check,
     /// and the weekly report, stored; prints a summary.
     Analyze,
@@ -166,6 +172,32 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration, with secrets redacted.
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Post a digest on a schedule, e.g. `add daily 09:00 #marketing Europe/Paris` or
+    /// `add weekly fri 16:00`.
+    Add {
+        /// daily (score, headline changes, alerts, running tests) or weekly (the deep dive:
+        /// trends, forecasts, funnel, test results, charts)
+        #[arg(value_enum)]
+        kind: crate::slack::digest::DigestKind,
+        /// In any order: the time (09:00, 9am), the day for weekly (mon), the channel and the
+        /// time zone [default: 09:00, Mondays, this channel, your Slack time zone]
+        #[arg(value_name = "WHEN")]
+        words: Vec<String>,
+        /// A crontab expression instead of a time and day, e.g. "0 9 * * 1-5" for weekdays at 09:00.
+        #[arg(long, value_name = "EXPR")]
+        cron: Option<String>,
+    },
+    /// List the digest schedules and when each runs next.
+    List {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Stop a digest schedule.
+    Remove { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -447,11 +479,15 @@ fn init_logging(settings: &Settings) {
         .ok()
         .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(&settings.log.level));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        crate::config::LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        crate::config::LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -523,6 +559,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let code = abtest::run(&store, command, format).await;
             store.close().await;
             code
+        }
+        Command::Schedule { command } => {
+            let store = open_store(settings).await?;
+            let origin = schedule::Origin {
+                actor: "cli".into(),
+                ..Default::default()
+            };
+            let mut out = String::new();
+            let result = schedule::execute(
+                &store,
+                settings.report.timezone.0,
+                command,
+                &origin,
+                &mut out,
+            )
+            .await;
+            store.close().await;
+            print!("{out}");
+            abtest::exit_code(result)
         }
         Command::Serve { listen } => serve_for(config, listen, None).await,
         Command::Start { duration, listen } => serve_for(config, listen, Some(duration)).await,
@@ -699,11 +754,11 @@ async fn serve(
     config: &Config,
     duration: Option<std::time::Duration>,
 ) -> anyhow::Result<ExitCode> {
+    let (tx, stop) = crate::server::stop_on_signals();
     let app = crate::server::Application::build(store.clone(), config).await?;
     for line in crate::server::describe_setup(config, app.addr()) {
         eprintln!("{line}");
     }
-    let (tx, stop) = crate::server::stop_on_signals();
     if let Some(d) = duration {
         eprintln!("vibe will stop in {}.", humantime(d));
         tokio::spawn(async move {

@@ -6,10 +6,11 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
-/// A parsed 5-field crontab expression.
+/// A parsed crontab expression: 5 fields, or 6 with a leading seconds field (for schedules
+/// finer than a minute).
 #[derive(Debug, Clone)]
 pub struct CronSpec {
     pub expr: String,
@@ -86,10 +87,14 @@ impl FromStr for CronSpec {
 
     fn from_str(expr: &str) -> Result<CronSpec, String> {
         let fields: Vec<&str> = expr.split_whitespace().collect();
-        let [minute, hour, dom, month, dow] = fields[..] else {
-            return Err(format!(
-                "{expr:?}: a schedule has 5 fields (minute hour day-of-month month day-of-week), e.g. \"0 9 * * 1\" for Mondays at 09:00"
-            ));
+        let (second, [minute, hour, dom, month, dow]) = match fields[..] {
+            [m, h, d, mo, w] => ("0", [m, h, d, mo, w]),
+            [s, m, h, d, mo, w] => (s, [m, h, d, mo, w]),
+            _ => {
+                return Err(format!(
+                    "{expr:?}: a schedule has 5 fields (minute hour day-of-month month day-of-week), e.g. \"0 9 * * 1\" for Mondays at 09:00"
+                ))
+            }
         };
         let days = weekdays(dow).map_err(|e| format!("{expr:?}: {e}"))?;
         let dow = if days.iter().all(|d| *d) {
@@ -101,7 +106,7 @@ impl FromStr for CronSpec {
                 .collect();
             n.join(",")
         };
-        let converted = format!("0 {minute} {hour} {dom} {month} {dow}");
+        let converted = format!("{second} {minute} {hour} {dom} {month} {dow}");
         let schedule = cron::Schedule::from_str(&converted).map_err(|e| {
             // The crate's message quotes the converted expression; keep only its reason.
             let text = e.to_string();
@@ -132,12 +137,19 @@ fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
 impl CronSpec {
     /// The first run strictly after `after`, in `tz`.
     pub fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        // Walk the wall-clock times (as if they were UTC) from a little before `after`'s local
-        // time, so a time shifted by a DST gap or repeated by an overlap is judged by its instant.
-        let start = after.with_timezone(&tz).naive_local() - Duration::hours(3);
+        // Walk the wall-clock times (as if they were UTC). Near a DST change, start a little
+        // before `after`'s local time, so a time shifted by a gap or repeated by an overlap is
+        // judged by its instant; elsewhere wall times and instants run together.
+        let offset = |t: DateTime<Utc>| t.with_timezone(&tz).offset().fix();
+        let lookback = if offset(after - Duration::hours(3)) == offset(after + Duration::hours(3)) {
+            Duration::zero()
+        } else {
+            Duration::hours(3)
+        };
+        let start = after.with_timezone(&tz).naive_local() - lookback;
         self.schedule
             .after(&Utc.from_utc_datetime(&start))
-            .take(10_000)
+            .take(20_000)
             .filter_map(|wall| resolve(tz, wall.naive_utc()))
             .find(|t| *t > after)
     }
@@ -187,6 +199,8 @@ mod tests {
             ("*/15 * * * *", "2026-12-05T12:15:00Z"),
             ("0 9 * * */2", "2026-12-06T09:00:00Z"),
             ("30 2 1 1 *", "2027-01-01T02:30:00Z"),
+            ("*/20 * * * * *", "2026-12-05T12:00:20Z"),
+            ("30 0 9 * * 0", "2026-12-06T09:00:30Z"),
         ];
         for (expr, want) in cases {
             let spec: CronSpec = expr.parse().unwrap();
@@ -203,8 +217,9 @@ mod tests {
         for expr in [
             "",
             "0 9 * *",
-            "0 9 * * * *",
+            "0 9 * * * * *",
             "61 9 * * *",
+            "60 0 9 * * *",
             "0 9 * * 8",
             "0 9 * * 5-2",
             "0 9 * * funday",

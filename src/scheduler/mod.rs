@@ -15,57 +15,93 @@ use tokio::sync::watch;
 
 use crate::config::SchedulerSettings;
 use crate::server::AppState;
+use crate::slack::digest::DigestKind;
+use crate::store::DigestSchedule;
 pub use cron::CronSpec;
 
 /// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum JobKind {
     /// The detectors: alerts raised (and posted) and resolved.
     Analysis,
     /// The A/B test check: scheduled starts, analyses, conclusions (announced).
     AbTests,
+    /// Thinning old snapshots.
+    Retention,
+    /// A channel digest.
+    Digest { kind: DigestKind, channel: String },
 }
 
-impl JobKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            JobKind::Analysis => "analysis",
-            JobKind::AbTests => "abtests",
-        }
-    }
-}
-
-/// Every job's name, as recorded in `job_runs`.
-pub const JOB_NAMES: [&str; 2] = ["analysis", "abtests"];
+/// The configured jobs' names, as recorded in `job_runs` (digests add `digest:daily`,
+/// `digest:weekly` and `digest:ID`).
+pub const JOB_NAMES: [&str; 3] = ["analysis", "abtests", "retention"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
+    /// The name runs are recorded under.
+    pub name: String,
     pub kind: JobKind,
     pub spec: CronSpec,
+    /// The time zone the expression is read in.
+    pub tz: Tz,
 }
 
-/// The configured jobs (an empty expression turns a job off).
+/// The jobs in the configuration (an empty expression turns a job off; the two digests need
+/// `digest_channel`).
 pub fn jobs(s: &SchedulerSettings) -> Result<Vec<Job>, String> {
+    let channel = s.digest_channel.trim();
+    let mut wanted = vec![
+        ("analysis", JobKind::Analysis, &s.analysis),
+        ("abtests", JobKind::AbTests, &s.abtests),
+        ("retention", JobKind::Retention, &s.retention),
+    ];
+    if !channel.is_empty() {
+        for (name, kind, expr) in [
+            ("digest:daily", DigestKind::Daily, &s.daily_digest),
+            ("digest:weekly", DigestKind::Weekly, &s.weekly_digest),
+        ] {
+            let digest = JobKind::Digest {
+                kind,
+                channel: channel.to_string(),
+            };
+            wanted.push((name, digest, expr));
+        }
+    }
     let mut out = Vec::new();
-    for (kind, expr) in [
-        (JobKind::Analysis, &s.analysis),
-        (JobKind::AbTests, &s.abtests),
-    ] {
+    for (name, kind, expr) in wanted {
         if expr.trim().is_empty() {
             continue;
         }
         out.push(Job {
+            name: name.to_string(),
             kind,
             spec: expr.parse()?,
+            tz: s.timezone.0,
         });
     }
     Ok(out)
 }
 
+/// The job of a digest schedule added from Slack or the CLI.
+pub fn schedule_job(d: &DigestSchedule) -> Result<Job, String> {
+    Ok(Job {
+        name: format!("digest:{}", d.id),
+        kind: JobKind::Digest {
+            kind: d.kind.parse()?,
+            channel: d.channel.clone(),
+        },
+        spec: d.cron.parse()?,
+        tz: d
+            .timezone
+            .parse()
+            .map_err(|_| format!("{:?} is not a time zone", d.timezone))?,
+    })
+}
+
 /// What one run did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
-    pub job: &'static str,
+    pub job: String,
     pub slot: DateTime<Utc>,
     pub error: Option<String>,
 }
@@ -73,21 +109,20 @@ pub struct RunOutcome {
 /// A scheduler for one process.
 pub struct Scheduler {
     app: AppState,
-    jobs: Vec<Job>,
-    tz: Tz,
+    /// The jobs from the configuration; digest schedules are read at each pass.
+    configured: Vec<Job>,
     owner: String,
     catch_up: chrono::Duration,
     lease_secs: i64,
-    /// Slots this process already found claimed or ran, so it doesn't ask again.
-    seen: Mutex<HashSet<(&'static str, i64)>>,
+    /// Slots this process already ran or found finished, so it doesn't ask again.
+    seen: Mutex<HashSet<(String, i64)>>,
 }
 
 impl Scheduler {
     pub fn new(app: AppState, owner: &str) -> Result<Scheduler, String> {
         let s = &app.settings.scheduler;
         Ok(Scheduler {
-            jobs: jobs(s)?,
-            tz: s.timezone.0,
+            configured: jobs(s)?,
             owner: owner.to_string(),
             catch_up: chrono::Duration::seconds(s.catch_up_secs as i64),
             lease_secs: s.lease_secs as i64,
@@ -106,58 +141,105 @@ impl Scheduler {
         )
     }
 
-    /// One pass at `now`: each job whose latest slot in the catch-up window isn't claimed yet
-    /// is claimed and run. Returns what ran.
-    pub async fn tick(&self, now: DateTime<Utc>) -> Vec<RunOutcome> {
-        let mut ran = Vec::new();
-        for job in &self.jobs {
-            let Some(slot) = job.spec.latest_between(self.tz, now - self.catch_up, now) else {
-                continue;
-            };
-            let key = (job.kind.name(), slot.timestamp());
-            if self.lock().contains(&key) {
-                continue;
-            }
-            match self
-                .app
-                .store
-                .claim_run(key.0, key.1, &self.owner, now.timestamp(), self.lease_secs)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    // Done, or held by a live replica: that one finishes it (or its lease
-                    // runs out and a later pass takes over).
-                    if self.finished(key).await {
-                        self.lock().insert(key);
+    /// The configured jobs and one per digest schedule in the store.
+    async fn current_jobs(&self) -> Vec<Job> {
+        let mut all = self.configured.clone();
+        match self.app.store.schedules().await {
+            Ok(schedules) => {
+                for d in &schedules {
+                    match schedule_job(d) {
+                        Ok(j) => all.push(j),
+                        Err(e) => {
+                            tracing::warn!(schedule = d.id, error = %e, "scheduler: skipping a schedule")
+                        }
                     }
-                    continue;
-                }
-                Err(e) => {
-                    tracing::error!(job = key.0, error = %e, "scheduler: can't claim a run");
-                    continue;
                 }
             }
-            self.lock().insert(key);
-            ran.push(self.run(job.kind, slot, now).await);
+            Err(e) => tracing::error!(error = %e, "scheduler: can't read the digest schedules"),
         }
-        ran
+        all
     }
 
-    async fn finished(&self, key: (&'static str, i64)) -> bool {
-        match self.app.store.job_runs(key.0).await {
-            Ok(runs) => runs
+    /// One pass at `now`: for each job, its latest slot in the catch-up window and any run in
+    /// the window whose replica died (its lease ran out) are claimed and run, concurrently.
+    /// Returns what ran.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Vec<RunOutcome> {
+        let since = now - self.catch_up;
+        let stale = self
+            .app
+            .store
+            .stale_runs(now.timestamp(), since.timestamp())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "scheduler: can't look for abandoned runs");
+                Vec::new()
+            });
+        let mut claimed = Vec::new();
+        for job in self.current_jobs().await {
+            let mut slots: Vec<i64> = stale
                 .iter()
-                .any(|r| r.slot == key.1 && r.status != "running"),
-            Err(_) => false,
+                .filter(|(name, _)| *name == job.name)
+                .map(|(_, slot)| *slot)
+                .collect();
+            if let Some(slot) = job.spec.latest_between(job.tz, since, now) {
+                slots.push(slot.timestamp());
+            }
+            slots.sort_unstable();
+            slots.dedup();
+            for slot in slots {
+                if self.claim(&job.name, slot, now).await {
+                    claimed.push((job.clone(), slot));
+                }
+            }
+        }
+        futures_util::future::join_all(
+            claimed
+                .into_iter()
+                .map(|(job, slot)| async move { self.run(job, slot, now).await }),
+        )
+        .await
+    }
+
+    /// Claims (job, slot) for this process unless it is finished or held by a live replica.
+    async fn claim(&self, job: &str, slot: i64, now: DateTime<Utc>) -> bool {
+        let key = (job.to_string(), slot);
+        if self.lock().contains(&key) {
+            return false;
+        }
+        match self
+            .app
+            .store
+            .claim_run(job, slot, &self.owner, now.timestamp(), self.lease_secs)
+            .await
+        {
+            Ok(true) => {
+                self.lock().insert(key);
+                true
+            }
+            Ok(false) => {
+                // Done, or held by a live replica: that one finishes it (or its lease runs
+                // out and a later pass takes over).
+                if matches!(
+                    self.app.store.run_status(job, slot).await,
+                    Ok(Some(s)) if s != "running"
+                ) {
+                    self.lock().insert(key);
+                }
+                false
+            }
+            Err(e) => {
+                tracing::error!(job, error = %e, "scheduler: can't claim a run");
+                false
+            }
         }
     }
 
     /// Runs a claimed slot, renewing its lease while it works, and records how it ended.
-    async fn run(&self, kind: JobKind, slot: DateTime<Utc>, now: DateTime<Utc>) -> RunOutcome {
+    async fn run(&self, job: Job, slot: i64, now: DateTime<Utc>) -> RunOutcome {
         let started = Instant::now();
-        let (name, s) = (kind.name(), slot.timestamp());
-        let work = execute(&self.app, kind, now);
+        let name = job.name.as_str();
+        let at = DateTime::from_timestamp(slot, 0).unwrap_or(now);
+        let work = execute(&self.app, &job, at, now);
         tokio::pin!(work);
         let mut every =
             tokio::time::interval(Duration::from_secs((self.lease_secs as u64 / 3).max(1)));
@@ -167,7 +249,7 @@ impl Scheduler {
                 r = &mut work => break r,
                 _ = every.tick() => {
                     let until = Utc::now().timestamp() + self.lease_secs;
-                    if !matches!(self.app.store.renew_run(name, s, &self.owner, until).await, Ok(true)) {
+                    if !matches!(self.app.store.renew_run(name, slot, &self.owner, until).await, Ok(true)) {
                         tracing::warn!(job = name, "scheduler: lost the lease of a run");
                     }
                 }
@@ -179,43 +261,66 @@ impl Scheduler {
         if let Err(e) = self
             .app
             .store
-            .finish_run(name, s, &self.owner, error.as_deref(), done_at, ms)
+            .finish_run(name, slot, &self.owner, error.as_deref(), done_at, ms)
             .await
         {
             tracing::error!(job = name, error = %e, "scheduler: can't record a run");
         }
         let status = if error.is_some() { "failed" } else { "done" };
-        crate::metrics::inc("vibe_job_runs_total", &[("job", name), ("status", status)]);
-        crate::metrics::observe("vibe_job_run_seconds", &[("job", name)], ms as f64 / 1000.0);
+        let family = metric_name(name);
+        crate::metrics::inc(
+            "vibe_job_runs_total",
+            &[("job", family), ("status", status)],
+        );
+        crate::metrics::observe(
+            "vibe_job_run_seconds",
+            &[("job", family)],
+            ms as f64 / 1000.0,
+        );
         match &error {
-            None => tracing::info!(job = name, slot = %slot, ms, "scheduled run done"),
+            None => tracing::info!(job = name, slot = %at, ms, "scheduled run done"),
             Some(e) => {
-                tracing::error!(job = name, slot = %slot, error = %e, "scheduled run failed")
+                tracing::error!(job = name, slot = %at, error = %e, "scheduled run failed")
             }
         }
         RunOutcome {
-            job: name,
-            slot,
+            job: job.name.clone(),
+            slot: at,
             error,
         }
     }
 
     /// When the next slot of any job is due after `now`.
-    pub fn next_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.jobs
+    pub async fn next_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.current_jobs()
+            .await
             .iter()
-            .filter_map(|j| j.spec.next_after(self.tz, now))
+            .filter_map(|j| j.spec.next_after(j.tz, now))
             .min()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(&'static str, i64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(String, i64)>> {
         self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-/// Does a job's work at `now`.
-async fn execute(app: &AppState, kind: JobKind, now: DateTime<Utc>) -> Result<(), String> {
-    match kind {
+/// The metric label of a job: digests share one, so schedules don't multiply the series.
+fn metric_name(job: &str) -> &str {
+    if job.starts_with("digest:") {
+        "digest"
+    } else {
+        job
+    }
+}
+
+/// Does a job's work for the slot `at`, at `now`.
+async fn execute(
+    app: &AppState,
+    job: &Job,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    match &job.kind {
         JobKind::Analysis => {
             let tz = app.settings.report.timezone.0;
             crate::analytics::service::analyse(&app.store, &app.settings.detectors, now, tz)
@@ -230,6 +335,23 @@ async fn execute(app: &AppState, kind: JobKind, now: DateTime<Utc>) -> Result<()
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),
+        JobKind::Retention => {
+            let days = i64::from(app.settings.retention.snapshot_days);
+            let before = now.timestamp() - days * 86_400;
+            let n = app
+                .store
+                .thin_snapshots(before)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(removed = n, days, "retention: old snapshots thinned");
+            Ok(())
+        }
+        JobKind::Digest { kind, channel } => {
+            let key = format!("{}:{}", job.name, at.timestamp());
+            crate::slack::digest::post(app, *kind, channel, job.tz, at, &key)
+                .await
+                .map(|_| ())
+        }
     }
 }
 
@@ -244,6 +366,7 @@ pub async fn run(scheduler: Scheduler, mut stop: watch::Receiver<bool>) {
         scheduler.tick(now).await;
         let next = scheduler
             .next_due(now)
+            .await
             .unwrap_or(now + chrono::Duration::seconds(30));
         let wait = (next - Utc::now())
             .to_std()

@@ -27,7 +27,7 @@ pub struct CommandError {
 }
 
 /// The subcommands that run from Slack; the others (import, demo, serve, …) are for the terminal.
-pub const SLACK_COMMANDS: [&str; 4] = ["report", "abtest", "alerts", "health"];
+pub const SLACK_COMMANDS: [&str; 5] = ["report", "abtest", "schedule", "alerts", "health"];
 
 /// The `abtest` subcommands that run from Slack.
 pub const SLACK_ABTEST_COMMANDS: [&str; 8] = [

@@ -12,7 +12,7 @@ use super::roles::Role;
 use super::{actions, modal, outbox, render};
 use crate::analytics::report::PeriodKind;
 use crate::analytics::service::{self, ReportError, ReportRequest};
-use crate::cli::{AbtestCommand, Command, OutputFormat};
+use crate::cli::{AbtestCommand, Command, OutputFormat, ScheduleCommand};
 use crate::server::AppState;
 
 /// The inline answer to a command: an ephemeral message, as Slack's JSON.
@@ -224,7 +224,51 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
             let h = crate::health::check(&app.store, slack, Utc::now().timestamp()).await;
             Some(render::preformatted("vibe health", &h.text()))
         }
-        Command::Abtest { command, .. } => {
+        Command::Schedule { command } => {
+            let user = ev.user_id.0.as_str();
+            if !matches!(command, ScheduleCommand::List { .. }) {
+                if let Err(refusal) =
+                    require(app, user, Role::Admin, "Changing digest schedules").await
+                {
+                    return Some(refusal);
+                }
+            }
+            // The person's own time zone, for `add` without one.
+            let user_tz = match &command {
+                ScheduleCommand::Add { .. } => match app.web.user_timezone(user).await {
+                    Ok(tz) => tz.and_then(|t| t.parse().ok()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "can't read the user's time zone");
+                        None
+                    }
+                },
+                _ => None,
+            };
+            let origin = crate::cli::schedule::Origin {
+                actor: format!("slack:{user}"),
+                channel: Some(ev.channel_id.0.clone()),
+                user_tz,
+            };
+            let mut out = String::new();
+            let default_tz = app.settings.report.timezone.0;
+            match crate::cli::schedule::execute(&app.store, default_tz, command, &origin, &mut out)
+                .await
+            {
+                Ok(()) => Some(render::note(out.trim_end())),
+                Err(crate::cli::abtest::Failure::Usage(m))
+                | Err(crate::cli::abtest::Failure::Failed(m)) => Some(render::error(
+                    &m,
+                    Some("/vibe schedule add daily 09:00"),
+                    &text,
+                )),
+                Err(crate::cli::abtest::Failure::Internal(e)) => Some(internal(e)),
+            }
+        }
+        Command::Abtest { mut command, .. } => {
+            // In Slack the audit trail names the person, whatever --by says.
+            if let AbtestCommand::Start { by, .. } | AbtestCommand::Stop { by, .. } = &mut command {
+                *by = format!("slack:{}", ev.user_id.0);
+            }
             if matches!(
                 command,
                 AbtestCommand::Start { .. } | AbtestCommand::Stop { .. }

@@ -10,6 +10,7 @@
 //!   updated in place, an audit row.
 //! - [`modal`]: the `/vibe abtest new` modal and its text form, validated by the engine.
 //! - [`notify`]: concluded tests and new alerts handed to the outbox.
+//! - [`digest`]: the daily digest and the weekly deep dive, queued for their channel.
 //! - [`roles`]: viewer, analyst, approver, admin from config, user groups looked up.
 //! - [`socket`]: Socket Mode, feeding the same handlers as HTTP.
 
@@ -17,6 +18,7 @@ pub mod actions;
 pub mod blocks;
 pub mod command;
 pub mod commands;
+pub mod digest;
 pub mod http;
 pub mod modal;
 pub mod notify;

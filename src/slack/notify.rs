@@ -89,6 +89,24 @@ async fn messages(
             let m = render::conclusion(&e, &verdict, &text);
             let key = format!("abtest:{subject}:concluded");
             let mut rows = vec![outbox::post(&key, &channel, None, &m, None)];
+            // The design card posted from the form loses its buttons.
+            let card = super::modal::card_key(subject);
+            if app
+                .store
+                .outbox_has(&card)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                let history = super::actions::test_history(app, &e)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                rows.push(outbox::update(
+                    &format!("{card}:concluded"),
+                    &channel,
+                    &card,
+                    &render::test_card(&e, &history),
+                ));
+            }
             if let Some(png) = lift_chart(&e, &r) {
                 rows.push(outbox::file(
                     &format!("{key}:chart"),

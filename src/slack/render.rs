@@ -178,24 +178,7 @@ pub fn report(r: &Report, symbol: &str) -> ReportMessages {
             p.from, p.to, p.previous_from, p.previous_to, r.timezone
         )]),
     ];
-    let score_line = match &r.score_detail {
-        Some(sc) => {
-            let parts: Vec<String> = sc
-                .components
-                .iter()
-                .map(|c| format!("{} {:.0}", c.name, c.percentile))
-                .collect();
-            format!(
-                "*Score {}/100*\n{}\n{}",
-                sc.value,
-                parts.join(" · "),
-                escape(&sc.explanation)
-            )
-        }
-        None => {
-            "*Score —*\nNot enough history yet: the score needs 4 comparable past periods.".into()
-        }
-    };
+    let score_line = score_text(r);
     parent.push(blocks::section(&score_line));
     let cpl = r
         .funnel
@@ -263,6 +246,252 @@ pub fn report(r: &Report, symbol: &str) -> ReportMessages {
         parent: Message::new(&text, parent),
         thread: thread_messages(r, symbol, &text),
     }
+}
+
+/// The score with its components and explanation, or why there is none yet.
+fn score_text(r: &Report) -> String {
+    match &r.score_detail {
+        Some(sc) => {
+            let parts: Vec<String> = sc
+                .components
+                .iter()
+                .map(|c| format!("{} {:.0}", c.name, c.percentile))
+                .collect();
+            let before = r
+                .score_history
+                .iter()
+                .rev()
+                .nth(1)
+                .map(|(_, s)| format!(" (was {s})"))
+                .unwrap_or_default();
+            format!(
+                "*Score {}/100*{before}\n{}\n{}",
+                sc.value,
+                parts.join(" · "),
+                escape(&sc.explanation)
+            )
+        }
+        None => {
+            "*Score —*\nNot enough history yet: the score needs 4 comparable past periods.".into()
+        }
+    }
+}
+
+/// A test as a digest lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestLine {
+    pub id: i64,
+    pub name: String,
+    pub status: Status,
+    /// The verdict (concluded) or where it stands (running).
+    pub line: String,
+}
+
+fn test_lines(tests: &[TestLine]) -> String {
+    tests
+        .iter()
+        .map(|t| {
+            let icon = match t.status {
+                Status::Concluded => "🏁",
+                Status::Running => "▶️",
+                _ => "•",
+            };
+            format!(
+                "{icon} #{} {}: {}",
+                t.id,
+                escape(&t.name),
+                escape(&blocks::truncate(&t.line, 300))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn alert_lines(r: &Report, max: usize) -> String {
+    let mut lines: Vec<String> = r
+        .alerts
+        .iter()
+        .take(max)
+        .map(|a| {
+            format!(
+                "{} {}",
+                severity_icon(&a.alert.severity),
+                escape(&blocks::truncate(&a.alert.message, 200))
+            )
+        })
+        .collect();
+    if r.alerts.len() > max {
+        lines.push(format!(
+            "…and {} more: `/vibe alerts`",
+            r.alerts.len() - max
+        ));
+    }
+    lines.join("\n")
+}
+
+/// The daily digest: one compact message (score, headline changes vs the day before, open
+/// alerts, running tests and the ones concluded since yesterday).
+pub fn daily_digest(r: &Report, tests: &[TestLine], symbol: &str) -> Message {
+    let p = &r.period;
+    let scope = r.brand.as_deref().unwrap_or("All accounts");
+    let mut b = vec![
+        blocks::header(&format!("☀️ Daily digest · {scope} · {}", p.to)),
+        blocks::context(&[format!(
+            "{} vs {} · {}{}",
+            p.to,
+            p.previous_to,
+            r.timezone,
+            r.data_through
+                .map(|d| format!(" · data ends {d}"))
+                .unwrap_or_default()
+        )]),
+        blocks::section(&score_text(r)),
+    ];
+    let cpl = r
+        .funnel
+        .as_ref()
+        .map(|f| (f.rates.cost_per_lead, f.previous_rates.cost_per_lead));
+    b.push(blocks::fields(&kpi_fields(&r.total, symbol, cpl)));
+    if let Some(top) = r.top_posts.first() {
+        b.push(blocks::section(&format!("*Top post* {}", post_line(top))));
+    }
+    b.push(blocks::section(&if r.alerts.is_empty() {
+        "*Alerts* none open ✅".to_string()
+    } else {
+        format!("*Alerts* ({} open)\n{}", r.alerts.len(), alert_lines(r, 3))
+    }));
+    if !tests.is_empty() {
+        b.extend(blocks::sections(&format!(
+            "*A/B tests*\n{}",
+            test_lines(tests)
+        )));
+    }
+    b.push(blocks::context(&[
+        "Full report: `/vibe report daily` · the weekly deep dive has trends, forecasts and charts"
+            .into(),
+    ]));
+    let text = format!(
+        "Daily digest, {scope}, {}: {}. Engagements {}{}; {} open alert(s); {} test(s).",
+        p.to,
+        r.score
+            .map(|s| format!("score {s}/100"))
+            .unwrap_or_else(|| "no score yet".into()),
+        r.total
+            .current
+            .engagements
+            .map(thousands)
+            .unwrap_or_else(|| "—".into()),
+        r.total
+            .changes
+            .engagements
+            .map(|c| format!(" ({})", crate::text::signed_percent(c)))
+            .unwrap_or_default(),
+        r.alerts.len(),
+        tests.len()
+    );
+    let mut parts = blocks::split(&text, b);
+    parts.remove(0)
+}
+
+/// The weekly deep dive: a summary (score and its trend, KPIs with week-over-week changes,
+/// trends, forecasts, alerts, tests) and a thread with the per-platform table, posts, funnel,
+/// recommendations and test results; the charts go in the thread as files.
+pub fn weekly_digest(r: &Report, tests: &[TestLine], symbol: &str) -> ReportMessages {
+    let p = &r.period;
+    let scope = r.brand.as_deref().unwrap_or("All accounts");
+    let mut b = vec![
+        blocks::header(&format!("📈 Weekly deep dive · {scope}")),
+        blocks::context(&[format!(
+            "{} to {} · vs {} to {} · {}",
+            p.from, p.to, p.previous_from, p.previous_to, r.timezone
+        )]),
+        blocks::section(&score_text(r)),
+    ];
+    let cpl = r
+        .funnel
+        .as_ref()
+        .map(|f| (f.rates.cost_per_lead, f.previous_rates.cost_per_lead));
+    b.push(blocks::fields(&kpi_fields(&r.total, symbol, cpl)));
+    let mut trends = Vec::new();
+    let per_day = |x: f64| {
+        format!(
+            "{}{:.1}% a day",
+            if x >= 0.0 { "+" } else { "−" },
+            (x * 100.0).abs()
+        )
+    };
+    if let Some(t) = r.engagement_trend_7d {
+        trends.push(format!("Engagements over the last 7 days: {}", per_day(t)));
+    }
+    if let Some(t) = r.engagement_trend_30d {
+        trends.push(format!("over the last 30 days: {}", per_day(t)));
+    }
+    let scores: Vec<String> = r
+        .score_history
+        .iter()
+        .rev()
+        .take(6)
+        .rev()
+        .map(|(_, s)| s.to_string())
+        .collect();
+    if scores.len() > 1 {
+        trends.push(format!("Score by week: {}", scores.join(" → ")));
+    }
+    if !trends.is_empty() {
+        b.push(blocks::section(&format!(
+            "*Trends*\n{}",
+            trends.join(" · ")
+        )));
+    }
+    let forecast: Vec<String> = crate::analytics::render::forecast_lines(r)
+        .iter()
+        .map(|l| escape(l))
+        .collect();
+    if !forecast.is_empty() {
+        b.push(blocks::section(&format!(
+            "*Forecasts*\n{}",
+            forecast.join("\n")
+        )));
+    }
+    if !r.alerts.is_empty() {
+        b.push(blocks::section(&format!(
+            "*Alerts* ({} open)\n{}",
+            r.alerts.len(),
+            alert_lines(r, 5)
+        )));
+    }
+    if !tests.is_empty() {
+        b.extend(blocks::sections(&format!(
+            "*A/B tests this week*\n{}",
+            test_lines(tests)
+        )));
+    }
+    b.push(blocks::context(&[
+        "Charts, per-platform table, posts, funnel and recommendations in the thread 🧵".into(),
+    ]));
+    let text = format!(
+        "Weekly deep dive, {scope}, {} to {}: {}. Engagements {}{}.",
+        p.from,
+        p.to,
+        r.score
+            .map(|s| format!("score {s}/100"))
+            .unwrap_or_else(|| "no score yet".into()),
+        r.total
+            .current
+            .engagements
+            .map(thousands)
+            .unwrap_or_else(|| "—".into()),
+        r.total
+            .changes
+            .engagements
+            .map(|c| format!(" ({})", crate::text::signed_percent(c)))
+            .unwrap_or_default()
+    );
+    let mut parts = blocks::split(&text, b);
+    let parent = parts.remove(0);
+    let mut thread = parts;
+    thread.extend(thread_messages(r, symbol, &text));
+    ReportMessages { parent, thread }
 }
 
 fn thread_messages(r: &Report, symbol: &str, text: &str) -> Vec<Message> {
@@ -460,12 +689,16 @@ pub fn alerts(open: &[StoredAlert], done: Option<&str>) -> Message {
     parts.remove(0)
 }
 
-fn alert_text(a: &StoredAlert) -> String {
-    let icon = match a.alert.severity.as_str() {
+fn severity_icon(severity: &str) -> &'static str {
+    match severity {
         "critical" => "🔴",
         "warning" => "🟠",
         _ => "🔵",
-    };
+    }
+}
+
+fn alert_text(a: &StoredAlert) -> String {
+    let icon = severity_icon(&a.alert.severity);
     format!(
         "{icon} *#{} {}* · {}\n{}",
         a.id,

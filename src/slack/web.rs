@@ -113,6 +113,7 @@ pub const WEB_API_METHODS: &[(&str, Option<&str>)] = &[
     ("files.getUploadURLExternal", Some("files:write")),
     ("files.completeUploadExternal", Some("files:write")),
     ("usergroups.users.list", Some("usergroups:read")),
+    ("users.info", Some("users:read")),
     ("views.open", None),
 ];
 
@@ -448,6 +449,14 @@ impl SlackWeb {
             .call("usergroups.users.list", session.usergroups_users_list(&req))
             .await?;
         Ok(res.users.into_iter().map(|u| u.0).collect())
+    }
+
+    /// `users.info`: a person's time zone (IANA name), if Slack knows it.
+    pub async fn user_timezone(&self, user: &str) -> Result<Option<String>, WebError> {
+        let req = SlackApiUsersInfoRequest::new(user.into());
+        let session = self.session()?;
+        let res = self.call("users.info", session.users_info(&req)).await?;
+        Ok(res.user.tz)
     }
 
     /// `auth.test`: is the token good, and who is the bot.

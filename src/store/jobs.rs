@@ -108,21 +108,78 @@ impl Store {
         .bind(job)
         .fetch_all(&self.pool)
         .await?;
+        rows.iter().map(job_run).collect()
+    }
+
+    /// The status of one run (`running`, `done`, `failed`), if it was claimed.
+    pub async fn run_status(&self, job: &str, slot: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT status FROM job_runs WHERE job = $1 AND slot = $2")
+                .bind(job)
+                .bind(slot)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Runs still marked running whose lease ran out (their replica died), for slots at or
+    /// after `since`: (job, slot), oldest first.
+    pub async fn stale_runs(&self, now: i64, since: i64) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT job, slot FROM job_runs WHERE status = 'running' AND lease_until < $1 AND slot >= $2 \
+             ORDER BY slot",
+        )
+        .bind(now)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
         use sqlx::Row;
         rows.iter()
-            .map(|r| {
-                Ok(JobRun {
-                    job: r.try_get(0)?,
-                    slot: r.try_get(1)?,
-                    status: r.try_get(2)?,
-                    owner: r.try_get(3)?,
-                    attempts: r.try_get(4)?,
-                    started_at: r.try_get(5)?,
-                    finished_at: r.try_get(6)?,
-                    duration_ms: r.try_get(7)?,
-                    error: r.try_get(8)?,
-                })
-            })
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
+
+    /// Thins post snapshots observed before `before`: a snapshot goes when a later one of the
+    /// same post on the same UTC day is in `post_daily` (it is rolled up, and not the day's
+    /// last). Each post's latest snapshot, each day's last one and the rollups stay. Returns
+    /// how many were removed.
+    pub async fn thin_snapshots(&self, before: i64) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM post_snapshots WHERE observed_at < $1 AND EXISTS (\
+               SELECT 1 FROM post_daily d WHERE d.post_id = post_snapshots.post_id \
+                 AND d.observed_at > post_snapshots.observed_at \
+                 AND d.observed_at < post_snapshots.observed_at - (post_snapshots.observed_at % 86400) + 86400)",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Each job's latest run (by slot), by job name.
+    pub async fn latest_runs(&self) -> Result<Vec<JobRun>> {
+        let rows = sqlx::query(
+            "SELECT job, slot, status, owner, attempts, started_at, finished_at, duration_ms, error \
+             FROM job_runs r WHERE slot = (SELECT MAX(slot) FROM job_runs x WHERE x.job = r.job) \
+             ORDER BY job",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_run).collect()
+    }
+}
+
+fn job_run(r: &sqlx::any::AnyRow) -> Result<JobRun> {
+    use sqlx::Row;
+    Ok(JobRun {
+        job: r.try_get(0)?,
+        slot: r.try_get(1)?,
+        status: r.try_get(2)?,
+        owner: r.try_get(3)?,
+        attempts: r.try_get(4)?,
+        started_at: r.try_get(5)?,
+        finished_at: r.try_get(6)?,
+        duration_ms: r.try_get(7)?,
+        error: r.try_get(8)?,
+    })
 }

@@ -10,6 +10,7 @@ mod experiments;
 mod ingest;
 mod jobs;
 mod read;
+mod schedules;
 mod slack;
 
 use std::path::Path;
@@ -26,6 +27,7 @@ pub use ingest::Source;
 pub use ingest::{Ingest, IngestStats};
 pub use jobs::JobRun;
 pub use read::{AccountSummary, CampaignTotals, TableCounts};
+pub use schedules::{DigestSchedule, NewSchedule};
 pub use slack::{
     ApiToken, AuditEntry, Effects, NewOutboxMessage, OutboxBacklog, OutboxKind, OutboxRow,
     OutboxStatus,

@@ -534,6 +534,15 @@ impl Store {
             .collect()
     }
 
+    /// Whether a message with this key is queued or was sent.
+    pub async fn outbox_has(&self, key: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM slack_outbox WHERE key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
     /// The outbox key of the message vibe posted at `ts` in `channel`, if it posted it.
     pub async fn outbox_key_at(&self, channel: &str, ts: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(

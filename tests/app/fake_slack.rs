@@ -58,6 +58,7 @@ struct Inner {
     responses: Vec<(String, Value)>,
     next: u64,
     groups: HashMap<String, Vec<String>>,
+    users: HashMap<String, String>,
     socket_url: Option<String>,
 }
 
@@ -96,13 +97,21 @@ impl FakeSlack {
         format!("http://{}/response/{id}", self.addr)
     }
 
-    /// Answers the next call of `method` as scripted (scripts queue up).
     /// Makes a user group with these members (for `usergroups.users.list`).
     pub fn set_group(&self, id: &str, members: &[&str]) {
         self.inner.lock().unwrap().groups.insert(
             id.to_string(),
             members.iter().map(|m| m.to_string()).collect(),
         );
+    }
+
+    /// Gives a user a time zone (for `users.info`); unknown users are `user_not_found`.
+    pub fn set_user_tz(&self, user: &str, tz: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .users
+            .insert(user.to_string(), tz.to_string());
     }
 
     /// Where `apps.connections.open` sends the app (a fake Socket Mode server).
@@ -115,6 +124,7 @@ impl FakeSlack {
         self.inner.lock().unwrap().scripts.clear();
     }
 
+    /// Answers the next call of `method` as scripted (scripts queue up).
     pub fn script(&self, method: &str, s: Script) {
         self.inner
             .lock()
@@ -406,6 +416,14 @@ fn handle(fake: &FakeSlack, method: &str, a: &Value) -> Value {
         "usergroups.users.list" => match s(a, "usergroup").and_then(|u| g.groups.get(&u)) {
             Some(users) => json!({"ok": true, "users": users}),
             None => json!({"ok": false, "error": "no_such_subteam"}),
+        },
+        "users.info" => match s(a, "user").and_then(|u| g.users.get(&u).map(|tz| (u, tz))) {
+            Some((id, tz)) => {
+                json!({"ok": true, "user": {"id": id, "name": "someone", "team_id": "T0TEAM0001",
+                "deleted": false, "tz": tz, "tz_label": "Local", "tz_offset": 0,
+                "is_admin": false, "is_owner": false, "is_bot": false, "profile": {}}})
+            }
+            None => json!({"ok": false, "error": "user_not_found"}),
         },
         "apps.connections.open" => match &g.socket_url {
             Some(url) => json!({"ok": true, "url": url}),

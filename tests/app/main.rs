@@ -4,12 +4,14 @@
 mod analytics;
 mod api;
 mod cli;
+mod digests;
 mod experiments;
 mod fake_slack;
 mod fake_socket;
 mod helpers;
 mod import;
 mod manifest;
+mod replicas;
 mod scheduler;
 mod slack;
 mod slack_app;

@@ -569,16 +569,14 @@ async fn a_concluded_test_is_announced_in_the_channel_it_was_designed_in() {
     assert_eq!(report.concluded, [id]);
     app.fake
         .wait_for(15, "the conclusion", |f| {
-            f.messages()
-                .iter()
-                .any(|m| m.blocks.to_string().contains("concluded"))
+            f.messages().iter().any(|m| m.text.contains(" concluded: "))
         })
         .await;
     let m = app
         .fake
         .messages()
         .into_iter()
-        .find(|m| m.blocks.to_string().contains("concluded"))
+        .find(|m| m.text.contains(" concluded: "))
         .unwrap();
     assert_eq!(m.channel, CHANNEL);
     assert!(m.blocks.to_string().contains("Question"), "{}", m.blocks);
@@ -594,9 +592,19 @@ async fn a_concluded_test_is_announced_in_the_channel_it_was_designed_in() {
         .fake
         .messages()
         .iter()
-        .filter(|m| m.blocks.to_string().contains("concluded"))
+        .filter(|m| m.text.contains(" concluded: "))
         .count();
     assert_eq!(n, 1, "announced once");
+    // The design card was updated in place: concluded, and no buttons any more.
+    let card = app
+        .fake
+        .messages()
+        .into_iter()
+        .find(|m| m.text.contains("(concluded)"))
+        .expect("the card, updated");
+    let blocks = card.blocks.to_string();
+    assert!(blocks.contains("🏁 concluded"), "{blocks}");
+    assert!(!blocks.contains("\"actions\""), "{blocks}");
     app.done().await;
 }
 

@@ -360,3 +360,66 @@ async fn incremental_rollups_match_a_from_scratch_computation() {
     store.close().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn retention_thins_old_hourly_snapshots_and_keeps_rollups_and_latest() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    // Two posts, a snapshot every hour for 40 days from 2026-03-01 (likes keep growing).
+    let start = at(1, 0);
+    let mut records = Vec::new();
+    for post in ["p1", "p2"] {
+        for h in 0..40 * 24 {
+            let t = start + chrono::Duration::hours(h);
+            records.push(snap(
+                "acme",
+                post,
+                start,
+                t,
+                Some(h as u64 * 3),
+                Some(h as u64 * 50),
+            ));
+        }
+    }
+    ingest(&store, &records).await;
+    let before = dump(&store).await;
+    assert_eq!(before["post_snapshots"].len(), 2 * 40 * 24);
+    // The window starts 30 days before "now" (day 41 at 00:00): days 1-10 are old.
+    let now = start + chrono::Duration::days(40);
+    let cutoff = (now - chrono::Duration::days(30)).timestamp();
+    let removed = store.thin_snapshots(cutoff).await.unwrap();
+    assert_eq!(
+        removed,
+        2 * 10 * 23,
+        "each old day keeps only its last snapshot"
+    );
+    let after = dump(&store).await;
+    assert_eq!(after["post_snapshots"].len(), 2 * (10 + 30 * 24));
+    for table in ["post_daily", "account_daily", "posts", "accounts"] {
+        assert_eq!(before[table], after[table], "{table} must not change");
+    }
+    // Each old day's remaining snapshot is its 23:00 one, which post_daily holds.
+    let old_kept = scalar(
+        &store,
+        &format!(
+            "SELECT COUNT(*) FROM post_snapshots s WHERE s.observed_at < {cutoff} AND EXISTS \
+             (SELECT 1 FROM post_daily d WHERE d.post_id = s.post_id AND d.observed_at = s.observed_at)"
+        ),
+    )
+    .await;
+    assert_eq!(old_kept, Some(20));
+    // Thinning again changes nothing; a later import still rolls up on top of what is left.
+    assert_eq!(store.thin_snapshots(cutoff).await.unwrap(), 0);
+    ingest(
+        &store,
+        &[snap("acme", "p1", start, now, Some(5000), Some(90000))],
+    )
+    .await;
+    let last = daily(&store).await;
+    assert!(
+        last.iter().any(|d| d.1 == Some(5000 - (40 * 24 - 1) * 3)),
+        "{last:?}"
+    );
+    store.close().await;
+    db.cleanup().await;
+}
