@@ -152,6 +152,8 @@ pub struct DetectorSettings {
     pub low_engagement_min_volume: i64,
     pub cost_per_lead_target: f64,
     pub cost_per_lead_margin: f64,
+    /// Hours after an alert resolves during which the same condition raises no new one.
+    pub cooldown_hours: u32,
 }
 
 /// An IANA time zone such as `Europe/Paris`.

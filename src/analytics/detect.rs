@@ -296,6 +296,7 @@ mod unit {
             low_engagement_min_volume: 1000,
             cost_per_lead_target: 0.0,
             cost_per_lead_margin: 0.3,
+            cooldown_hours: 24,
         }
     }
 

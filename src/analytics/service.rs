@@ -155,13 +155,14 @@ pub async fn build_report(
 pub struct AnalysisReport {
     pub through: Option<NaiveDate>,
     pub detected: usize,
+    /// Alerts announced by this cycle: new ones, and snoozed ones whose snooze ran out.
     pub opened: Vec<i64>,
     pub resolved: u64,
 }
 
 /// Runs the detectors over every account through the last full day with data and stores the
-/// alerts: a condition already open is not raised again; an open alert whose condition is gone
-/// is resolved.
+/// alerts: a condition already open is not raised again, nor one that cleared within the
+/// cooldown; an open alert whose condition is gone is resolved.
 pub async fn analyse(
     store: &Store,
     detectors: &DetectorSettings,
@@ -192,8 +193,13 @@ pub async fn analyse(
         detected: found.len(),
         ..Default::default()
     };
+    let cooldown = i64::from(detectors.cooldown_hours) * 3600;
     for d in &found {
-        if let Some(id) = store.raise_alert(&d.alert, now.timestamp()).await? {
+        if let Some(id) = store
+            .raise_alert(&d.alert, now.timestamp(), cooldown)
+            .await?
+            .announced()
+        {
             out.opened.push(id);
         }
     }

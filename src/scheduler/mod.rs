@@ -19,6 +19,9 @@ use crate::slack::digest::DigestKind;
 use crate::store::DigestSchedule;
 pub use cron::CronSpec;
 
+/// How long a Slack delivery is remembered against retries (Slack retries within minutes).
+const SEEN_KEPT_SECS: i64 = 86_400;
+
 /// What a job does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobKind {
@@ -338,12 +341,30 @@ async fn execute(
         JobKind::Retention => {
             let days = i64::from(app.settings.retention.snapshot_days);
             let before = now.timestamp() - days * 86_400;
-            let n = app
+            let thinned = app
                 .store
                 .thin_snapshots(before)
                 .await
                 .map_err(|e| e.to_string())?;
-            tracing::info!(removed = n, days, "retention: old snapshots thinned");
+            // A run inside the catch-up window must stay: its row is what keeps it from
+            // running again.
+            let catch_up = i64::try_from(app.settings.scheduler.catch_up_secs).unwrap_or(i64::MAX);
+            let runs_before = before.min(now.timestamp().saturating_sub(catch_up));
+            let pruned = app
+                .store
+                .prune_bookkeeping(runs_before, now.timestamp() - SEEN_KEPT_SECS)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                days,
+                post_snapshots = thinned.post_snapshots,
+                account_snapshots = thinned.account_snapshots,
+                job_runs = pruned.job_runs,
+                notifications = pruned.notifications,
+                outbox_rows = pruned.outbox_rows,
+                deliveries_seen = pruned.deliveries_seen,
+                "retention: old snapshots thinned, bookkeeping pruned"
+            );
             Ok(())
         }
         JobKind::Digest { kind, channel } => {

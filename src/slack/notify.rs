@@ -1,5 +1,6 @@
 //! What the engines announce, handed to the outbox: a concluded test goes to the channel it was
-//! designed in, a new alert to the alerts channel with its buttons. Each notification becomes
+//! designed in, a new alert to the alerts channel with its buttons (and again, as a new message,
+//! when a snoozed alert's snooze runs out while its condition still holds). Each notification becomes
 //! its messages in one transaction (see [`crate::store::Store::hand_over_notification`]), so a
 //! restart or a second replica neither loses nor repeats one.
 
@@ -13,7 +14,7 @@ use crate::store::{NewOutboxMessage, StoreError};
 pub async fn hand_over(app: &AppState) -> Result<usize, StoreError> {
     let mut n = 0;
     for (id, kind, subject, _body) in app.store.pending_notifications().await? {
-        let messages = match messages(app, &kind, subject).await {
+        let messages = match messages(app, id, &kind, subject).await {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(notification = id, error = %e, "can't render a notification yet");
@@ -67,6 +68,7 @@ fn lift_chart(
 /// The messages for one notification (none when there is nowhere to post it).
 async fn messages(
     app: &AppState,
+    notification: i64,
     kind: &str,
     subject: i64,
 ) -> Result<Vec<NewOutboxMessage>, String> {
@@ -122,7 +124,7 @@ async fn messages(
             }
             Ok(rows)
         }
-        "alert_opened" => {
+        "alert_opened" | "alert_reopened" => {
             let channel = app.settings.slack.alerts_channel.trim();
             if channel.is_empty() {
                 return Ok(Vec::new());
@@ -130,13 +132,15 @@ async fn messages(
             let Some(a) = app.store.alert(subject).await.map_err(|e| e.to_string())? else {
                 return Ok(Vec::new());
             };
-            Ok(vec![outbox::post(
-                &format!("alert:{subject}"),
-                channel,
-                None,
-                &render::alert_card(&a, None),
-                None,
-            )])
+            let (key, card) = if kind == "alert_opened" {
+                (format!("alert:{subject}"), render::alert_card(&a, None))
+            } else {
+                (
+                    format!("alert:{subject}:again:{notification}"),
+                    render::alert_reopened_card(&a),
+                )
+            };
+            Ok(vec![outbox::post(&key, channel, None, &card, None)])
         }
         _ => Ok(Vec::new()),
     }

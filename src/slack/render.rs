@@ -721,9 +721,25 @@ fn alert_buttons(id: i64) -> SlackBlock {
 /// One alert as posted to the alerts channel: severity, evidence, and buttons while it is
 /// open; `decided` replaces the buttons with who did what.
 pub fn alert_card(a: &StoredAlert, decided: Option<&str>) -> Message {
+    alert_message(a, None, decided)
+}
+
+/// An alert announced again because its snooze ran out while its condition still holds.
+pub fn alert_reopened_card(a: &StoredAlert) -> Message {
+    alert_message(
+        a,
+        Some("🔁 Its snooze ran out and the condition still holds."),
+        None,
+    )
+}
+
+fn alert_message(a: &StoredAlert, note: Option<&str>, decided: Option<&str>) -> Message {
     let mut b = vec![blocks::section(&alert_text(a))];
     if let Some(evidence) = evidence_line(&a.alert.evidence) {
         b.push(blocks::context(&[evidence]));
+    }
+    if let Some(note) = note {
+        b.push(blocks::context(&[note.to_string()]));
     }
     match decided {
         Some(d) => b.push(blocks::context(&[d.to_string()])),

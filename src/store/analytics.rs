@@ -401,6 +401,48 @@ pub struct NewAlert {
     pub evidence: String,
 }
 
+/// What [`Store::raise_alert`] did with a detected condition; each carries the alert's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Raised {
+    /// A new alert, announced.
+    Opened(i64),
+    /// A snoozed alert whose snooze ran out while the condition still holds, announced again.
+    Reopened(i64),
+    /// Already open, acknowledged or snoozed: nothing changed.
+    Known(i64),
+    /// Resolved within the cooldown: nothing changed.
+    CoolingDown(i64),
+}
+
+impl Raised {
+    /// The alert's id when this raise queued an announcement.
+    pub fn announced(self) -> Option<i64> {
+        match self {
+            Raised::Opened(id) | Raised::Reopened(id) => Some(id),
+            Raised::Known(_) | Raised::CoolingDown(_) => None,
+        }
+    }
+}
+
+/// Queues an announcement of `subject` (handed to the outbox by `slack::notify`).
+pub(super) async fn insert_notification(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    kind: &str,
+    subject: i64,
+    body: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (kind, subject_id, body, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(kind)
+    .bind(subject)
+    .bind(body)
+    .bind(unix_now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 const ALERT_COLUMNS: &str = "id, kind, severity, subject, dedupe_key, message, evidence, status, \
      opened_at, snoozed_until, decided_by, account_id";
 
@@ -424,20 +466,52 @@ fn alert_row(r: &sqlx::any::AnyRow) -> Result<StoredAlert> {
 }
 
 impl Store {
-    /// Opens an alert unless one with the same dedupe key is open, acknowledged or snoozed (the
-    /// condition is known until it is resolved). Returns its id when a new one was opened.
-    pub async fn raise_alert(&self, a: &NewAlert, now: i64) -> Result<Option<i64>> {
+    /// Records that a detector found `a`'s condition at `now`, keeping one alert per condition:
+    ///
+    /// - an alert with the same dedupe key that is open, acknowledged or still snoozed makes
+    ///   this [`Raised::Known`] and changes nothing;
+    /// - one whose snooze ran out is opened again with the latest numbers and announced again
+    ///   ([`Raised::Reopened`]);
+    /// - one resolved less than `cooldown_secs` ago keeps a condition that flaps from being
+    ///   announced on every run ([`Raised::CoolingDown`]);
+    /// - otherwise a new alert is opened ([`Raised::Opened`]).
+    ///
+    /// Opening and reopening queue an announcement in the same transaction.
+    pub async fn raise_alert(&self, a: &NewAlert, now: i64, cooldown_secs: i64) -> Result<Raised> {
         let mut tx = self.pool.begin().await?;
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM alerts WHERE dedupe_key = $1 \
-             AND (status IN ('open', 'acknowledged') OR (status = 'snoozed' AND snoozed_until > $2))",
+        let latest = sqlx::query(
+            "SELECT id, status, snoozed_until, updated_at FROM alerts WHERE dedupe_key = $1 \
+             ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, id DESC LIMIT 1",
         )
         .bind(a.dedupe_key.as_str())
-        .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
-        if existing.is_some() {
-            return Ok(None);
+        if let Some(r) = latest {
+            let (id, status, snoozed_until, updated_at): (i64, String, Option<i64>, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            match status.as_str() {
+                "snoozed" if snoozed_until.is_none_or(|u| u <= now) => {
+                    sqlx::query(
+                        "UPDATE alerts SET status = 'open', snoozed_until = NULL, decided_by = NULL, \
+                         severity = $1, message = $2, evidence = $3, updated_at = $4 WHERE id = $5",
+                    )
+                    .bind(a.severity.as_str())
+                    .bind(a.message.as_str())
+                    .bind(a.evidence.as_str())
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    insert_notification(&mut tx, "alert_reopened", id, &a.message).await?;
+                    tx.commit().await?;
+                    return Ok(Raised::Reopened(id));
+                }
+                "resolved" if now - updated_at < cooldown_secs => {
+                    return Ok(Raised::CoolingDown(id));
+                }
+                "resolved" => {}
+                _ => return Ok(Raised::Known(id)),
+            }
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO alerts (kind, severity, subject, account_id, dedupe_key, message, evidence, status, opened_at, created_at, updated_at) \
@@ -454,14 +528,9 @@ impl Store {
         .bind(a.account_id)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO notifications (kind, subject_id, body, created_at) VALUES ('alert_opened', $1, $2, $3)")
-            .bind(id)
-            .bind(a.message.as_str())
-            .bind(unix_now())
-            .execute(&mut *tx)
-            .await?;
+        insert_notification(&mut tx, "alert_opened", id, &a.message).await?;
         tx.commit().await?;
-        Ok(Some(id))
+        Ok(Raised::Opened(id))
     }
 
     /// Open alerts (and snoozed ones whose snooze ran out), newest first.

@@ -410,13 +410,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some((kind, body)) = &t.notify {
-            sqlx::query("INSERT INTO notifications (kind, subject_id, body, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(*kind)
-                .bind(id)
-                .bind(body.as_str())
-                .bind(unix_now())
-                .execute(&mut *tx)
-                .await?;
+            super::analytics::insert_notification(&mut tx, kind, id, body).await?;
         }
         super::slack::write_effects(&mut tx, &t.effects, unix_now()).await?;
         tx.commit().await?;

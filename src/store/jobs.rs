@@ -1,4 +1,5 @@
-//! Scheduled runs: claimed once per (job, slot) through a unique row and a lease.
+//! Scheduled runs: claimed once per (job, slot) through a unique row and a lease; and what the
+//! retention job removes.
 
 use super::{Result, Store};
 
@@ -14,6 +15,22 @@ pub struct JobRun {
     pub finished_at: Option<i64>,
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
+}
+
+/// What [`Store::thin_snapshots`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Thinned {
+    pub post_snapshots: u64,
+    pub account_snapshots: u64,
+}
+
+/// What [`Store::prune_bookkeeping`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Pruned {
+    pub job_runs: u64,
+    pub notifications: u64,
+    pub outbox_rows: u64,
+    pub deliveries_seen: u64,
 }
 
 impl Store {
@@ -139,21 +156,84 @@ impl Store {
             .collect()
     }
 
-    /// Thins post snapshots observed before `before`: a snapshot goes when a later one of the
-    /// same post on the same UTC day is in `post_daily` (it is rolled up, and not the day's
-    /// last). Each post's latest snapshot, each day's last one and the rollups stay. Returns
-    /// how many were removed.
-    pub async fn thin_snapshots(&self, before: i64) -> Result<u64> {
-        Ok(sqlx::query(
+    /// Thins snapshots observed before `before` down to what the rollups are made of. A post
+    /// snapshot goes when a later one of the same post on the same UTC day is in `post_daily`
+    /// (it is rolled up, and not the day's last); an account snapshot when a later one of the
+    /// same account on the same UTC day has a follower count (`account_daily` keeps the day's
+    /// last). Each post's latest snapshot, each day's last ones and the rollups stay, so
+    /// rebuilding a rollup later gives the same numbers.
+    pub async fn thin_snapshots(&self, before: i64) -> Result<Thinned> {
+        let mut tx = self.pool.begin().await?;
+        let post_snapshots = sqlx::query(
             "DELETE FROM post_snapshots WHERE observed_at < $1 AND EXISTS (\
                SELECT 1 FROM post_daily d WHERE d.post_id = post_snapshots.post_id \
                  AND d.observed_at > post_snapshots.observed_at \
                  AND d.observed_at < post_snapshots.observed_at - (post_snapshots.observed_at % 86400) + 86400)",
         )
         .bind(before)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected())
+        .rows_affected();
+        let account_snapshots = sqlx::query(
+            "DELETE FROM account_snapshots WHERE observed_at < $1 AND EXISTS (\
+               SELECT 1 FROM account_snapshots later WHERE later.account_id = account_snapshots.account_id \
+                 AND later.followers IS NOT NULL \
+                 AND later.observed_at > account_snapshots.observed_at \
+                 AND later.observed_at < account_snapshots.observed_at - (account_snapshots.observed_at % 86400) + 86400)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Thinned {
+            post_snapshots,
+            account_snapshots,
+        })
+    }
+
+    /// Removes bookkeeping nothing will read again: finished job runs for slots before `before`
+    /// (each job's latest run stays, for health), notifications handed over before `before`,
+    /// delivered or failed chart uploads and message updates last touched before `before`
+    /// (posted messages stay: buttons on them are matched to their rows), and Slack deliveries
+    /// seen before `seen_before` (Slack retries within minutes).
+    pub async fn prune_bookkeeping(&self, before: i64, seen_before: i64) -> Result<Pruned> {
+        let mut tx = self.pool.begin().await?;
+        let job_runs = sqlx::query(
+            "DELETE FROM job_runs WHERE slot < $1 AND (status <> 'running' OR lease_until < $1) \
+             AND slot < (SELECT MAX(x.slot) FROM job_runs x WHERE x.job = job_runs.job)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let notifications = sqlx::query(
+            "DELETE FROM notifications WHERE delivered_at IS NOT NULL AND delivered_at < $1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let outbox_rows = sqlx::query(
+            "DELETE FROM slack_outbox WHERE kind IN ('file', 'update') \
+             AND status IN ('delivered', 'failed') AND updated_at < $1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let deliveries_seen = sqlx::query("DELETE FROM slack_deliveries_seen WHERE seen_at < $1")
+            .bind(seen_before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(Pruned {
+            job_runs,
+            notifications,
+            outbox_rows,
+            deliveries_seen,
+        })
     }
 
     /// Each job's latest run (by slot), by job name.

@@ -21,11 +21,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-pub use analytics::{NewAlert, PostSeries, ScopeAccount, StoredAlert};
+pub use analytics::{NewAlert, PostSeries, Raised, ScopeAccount, StoredAlert};
 pub use experiments::{ArmTotals, ExperimentEvent, Observation, StoredExperiment, Transition};
 pub use ingest::Source;
 pub use ingest::{Ingest, IngestStats};
-pub use jobs::JobRun;
+pub use jobs::{JobRun, Pruned, Thinned};
 pub use read::{AccountSummary, CampaignTotals, TableCounts};
 pub use schedules::{DigestSchedule, NewSchedule};
 pub use slack::{

@@ -339,7 +339,6 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Forgets deliveries seen before `before` (Slack stops retrying after minutes).
     /// Forgets one delivery, so the same key is acted on again (a submission that was refused
     /// for its content, not for being a repeat).
     pub async fn forget_delivery(&self, kind: &str, key: &str) -> Result<()> {
@@ -349,16 +348,6 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    pub async fn forget_deliveries(&self, before: i64) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM slack_deliveries_seen WHERE seen_at < $1")
-                .bind(before)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
-        )
     }
 }
 

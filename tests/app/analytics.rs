@@ -6,7 +6,7 @@ use vibe::analytics::report::PeriodKind;
 use vibe::analytics::service::{self, ReportRequest};
 use vibe::config::Config;
 use vibe::import::{import_file, ImportOptions};
-use vibe::store::NewAlert;
+use vibe::store::{NewAlert, Raised};
 
 use crate::helpers::{facebook_csv, stderr, stdout, TestDb};
 
@@ -114,35 +114,39 @@ fn alert(key: &str) -> NewAlert {
     }
 }
 
+const COOLDOWN: i64 = 6 * 3600;
+
 #[tokio::test]
-async fn the_same_condition_raises_one_alert_until_resolved() {
+async fn the_same_condition_raises_one_alert_until_resolved_then_cools_down() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let now = Utc::now().timestamp();
-    let first = store.raise_alert(&alert("drop:1"), now).await.unwrap();
-    assert!(first.is_some());
+    let raise = |key: &'static str, at: i64, cooldown: i64| {
+        let store = &store;
+        async move { store.raise_alert(&alert(key), at, cooldown).await.unwrap() }
+    };
+    let Raised::Opened(first) = raise("drop:1", now, COOLDOWN).await else {
+        panic!("a new condition opens an alert");
+    };
     assert_eq!(
-        store.raise_alert(&alert("drop:1"), now + 60).await.unwrap(),
-        None,
-        "open: no second alert"
+        raise("drop:1", now + 60, COOLDOWN).await,
+        Raised::Known(first),
+        "open"
     );
     assert!(store
-        .decide_alert(first.unwrap(), "acknowledged", "U123", None, now)
+        .decide_alert(first, "acknowledged", "U123", None, now)
         .await
         .unwrap());
     assert!(
         !store
-            .decide_alert(first.unwrap(), "acknowledged", "U123", None, now)
+            .decide_alert(first, "acknowledged", "U123", None, now)
             .await
             .unwrap(),
         "a second click changes nothing"
     );
     assert_eq!(
-        store
-            .raise_alert(&alert("drop:1"), now + 120)
-            .await
-            .unwrap(),
-        None,
+        raise("drop:1", now + 120, COOLDOWN).await,
+        Raised::Known(first),
         "acknowledged: still known"
     );
     assert_eq!(
@@ -152,36 +156,86 @@ async fn the_same_condition_raises_one_alert_until_resolved() {
             .unwrap(),
         1
     );
-    assert!(
-        store
-            .raise_alert(&alert("drop:1"), now + 240)
-            .await
-            .unwrap()
-            .is_some(),
-        "back after it cleared"
-    );
-    let snoozed = store
-        .raise_alert(&alert("drop:2"), now)
+    // Back after it cleared: quiet within the cooldown, a new alert after it.
+    for (after, want_new) in [(60, false), (COOLDOWN - 1, false), (COOLDOWN, true)] {
+        let got = raise("drop:1", now + 180 + after, COOLDOWN).await;
+        assert_eq!(
+            matches!(got, Raised::Opened(id) if id != first),
+            want_new,
+            "{after} s after it cleared: {got:?}"
+        );
+        if !want_new {
+            assert_eq!(got, Raised::CoolingDown(first));
+        }
+    }
+    // No cooldown: a condition that clears and comes back is announced at once.
+    let Raised::Opened(flap) = raise("drop:3", now, 0).await else {
+        panic!("opens");
+    };
+    store
+        .resolve_alerts_except(&["performance_drop"], &["drop:1".into()], now + 60)
         .await
-        .unwrap()
         .unwrap();
+    assert!(matches!(raise("drop:3", now + 60, 0).await, Raised::Opened(id) if id != flap));
+
+    // A snoozed alert stays quiet until its snooze runs out, then comes back, once.
+    let Raised::Opened(snoozed) = raise("drop:2", now, COOLDOWN).await else {
+        panic!("opens");
+    };
     assert!(store
         .decide_alert(snoozed, "snoozed", "U1", Some(now + 3600), now)
         .await
         .unwrap());
     assert_eq!(
-        store.raise_alert(&alert("drop:2"), now + 60).await.unwrap(),
-        None,
+        raise("drop:2", now + 60, COOLDOWN).await,
+        Raised::Known(snoozed),
         "snoozed"
     );
-    assert!(
-        store
-            .open_alerts(now + 7200)
-            .await
-            .unwrap()
+    assert!(!store
+        .open_alerts(now + 60)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.id == snoozed));
+    assert_eq!(
+        raise("drop:2", now + 3600, COOLDOWN).await,
+        Raised::Reopened(snoozed),
+        "the snooze ran out while the condition holds"
+    );
+    assert_eq!(
+        raise("drop:2", now + 3660, COOLDOWN).await,
+        Raised::Known(snoozed),
+        "reopened once"
+    );
+    let a = store.alert(snoozed).await.unwrap().unwrap();
+    assert_eq!((a.status.as_str(), a.snoozed_until), ("open", None));
+    assert!(store
+        .open_alerts(now + 3660)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.id == snoozed));
+    // Each announcement queued once: five openings and one reopening.
+    let kinds: Vec<(String, i64)> = store
+        .pending_notifications()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, kind, subject, _)| (kind, subject))
+        .collect();
+    let opened: Vec<i64> = kinds
+        .iter()
+        .filter(|(k, _)| k == "alert_opened")
+        .map(|(_, s)| *s)
+        .collect();
+    assert_eq!(opened.len(), 5, "{kinds:?}");
+    assert!(opened.contains(&first) && opened.contains(&snoozed));
+    assert_eq!(
+        kinds
             .iter()
-            .any(|a| a.id == snoozed),
-        "the snooze ran out"
+            .filter(|(k, _)| k == "alert_reopened")
+            .collect::<Vec<_>>(),
+        [&("alert_reopened".to_string(), snoozed)]
     );
     store.close().await;
     db.cleanup().await;

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::fake_slack::FakeSlack;
 use super::fake_socket::FakeSocket;
 use super::slack_app::{now, TestApp, SECRET};
 use vibe::experiments::design::Status;
-use vibe::store::{NewAlert, Observation};
+use vibe::store::{NewAlert, Observation, Raised};
 
 const ANALYST: &str = "U0USER0001";
 const VIEWER: &str = "U0VIEWER01";
@@ -418,6 +419,34 @@ async fn two_concurrent_start_clicks_make_one_transition_and_one_update(socket_m
     app.done().await;
 }
 
+const COOLDOWN: i64 = 24 * 3600;
+
+fn drop_alert() -> NewAlert {
+    NewAlert {
+        kind: "performance_drop".into(),
+        severity: "critical".into(),
+        subject: "instagram:acme".into(),
+        account_id: None,
+        dedupe_key: "drop:instagram:acme:reach".into(),
+        message: "Instagram reach fell 46% week on week <!channel>".into(),
+        evidence: json!({"previous": 120000, "current": 64800, "change": -0.46}).to_string(),
+    }
+}
+
+/// The first alert card with buttons vibe posted.
+async fn alert_posted(fake: &FakeSlack) -> super::fake_slack::Posted {
+    let with_buttons = |f: &FakeSlack| {
+        f.messages()
+            .into_iter()
+            .find(|m| m.blocks.to_string().contains("vibe:alert.ack"))
+    };
+    fake.wait_for(15, "the alert in its channel", |f| {
+        with_buttons(f).is_some()
+    })
+    .await;
+    with_buttons(fake).unwrap()
+}
+
 both_transports!(a_new_alert_is_posted_with_buttons_and_acknowledged_from_one);
 
 async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one(socket_mode: bool) {
@@ -426,29 +455,14 @@ async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one(socket_mod
         &[ROLES, ("VIBE_SLACK__ALERTS_CHANNEL", CHANNEL)],
     )
     .await;
-    let alert = NewAlert {
-        kind: "performance_drop".into(),
-        severity: "critical".into(),
-        subject: "instagram:acme".into(),
-        account_id: None,
-        dedupe_key: "drop:instagram:acme:reach".into(),
-        message: "Instagram reach fell 46% week on week <!channel>".into(),
-        evidence: json!({"previous": 120000, "current": 64800, "change": -0.46}).to_string(),
-    };
-    let id = app.store.raise_alert(&alert, now()).await.unwrap().unwrap();
-    app.fake
-        .wait_for(15, "the alert in its channel", |f| {
-            f.messages()
-                .iter()
-                .any(|m| m.blocks.to_string().contains("vibe:alert.ack"))
-        })
-        .await;
-    let m = app
-        .fake
-        .messages()
-        .into_iter()
-        .find(|m| m.blocks.to_string().contains("vibe:alert.ack"))
+    let id = app
+        .store
+        .raise_alert(&drop_alert(), now(), COOLDOWN)
+        .await
+        .unwrap()
+        .announced()
         .unwrap();
+    let m = alert_posted(&app.fake).await;
     assert_eq!(m.channel, CHANNEL);
     let text = m.blocks.to_string();
     assert!(text.contains("Evidence"), "{text}");
@@ -507,6 +521,90 @@ async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one(socket_mod
         app.store.alert(id).await.unwrap().unwrap().status,
         "acknowledged"
     );
+    app.done().await;
+}
+
+#[tokio::test]
+async fn a_snoozed_alert_comes_back_once_its_snooze_runs_out_while_it_still_holds() {
+    let app = Bot::start(false, &[ROLES, ("VIBE_SLACK__ALERTS_CHANNEL", CHANNEL)]).await;
+    let alert = drop_alert();
+    let t0 = now();
+    let id = app
+        .store
+        .raise_alert(&alert, t0, COOLDOWN)
+        .await
+        .unwrap()
+        .announced()
+        .unwrap();
+    let m = alert_posted(&app.fake).await;
+    app.interact(&click(
+        ANALYST,
+        "vibe:alert.snooze",
+        &id.to_string(),
+        &m.ts,
+        "9.1",
+        &app.fake.response_url("snooze"),
+    ))
+    .await;
+    app.fake
+        .wait_for(15, "the snoozed card", |f| {
+            f.messages()
+                .iter()
+                .any(|x| x.ts == m.ts && x.blocks.to_string().contains("snoozed for 24 h by"))
+        })
+        .await;
+    let a = app.store.alert(id).await.unwrap().unwrap();
+    assert_eq!(a.status, "snoozed");
+    let until = a.snoozed_until.unwrap();
+    assert!((until - t0 - 24 * 3600).abs() < 60, "{until} vs {t0}");
+    let card = app
+        .fake
+        .messages()
+        .into_iter()
+        .find(|x| x.ts == m.ts)
+        .unwrap();
+    assert!(
+        !card.blocks.to_string().contains("vibe:alert.ack"),
+        "buttons removed"
+    );
+
+    // The monitoring job finds the condition again while it is snoozed: nothing is posted.
+    let store = &app.store;
+    assert_eq!(
+        store
+            .raise_alert(&alert, until - 60, COOLDOWN)
+            .await
+            .unwrap(),
+        Raised::Known(id)
+    );
+    // Then after the snooze: posted again, once, with its buttons.
+    assert_eq!(
+        store.raise_alert(&alert, until, COOLDOWN).await.unwrap(),
+        Raised::Reopened(id)
+    );
+    assert_eq!(
+        store
+            .raise_alert(&alert, until + 900, COOLDOWN)
+            .await
+            .unwrap(),
+        Raised::Known(id)
+    );
+    let again = |f: &FakeSlack| {
+        f.messages()
+            .into_iter()
+            .filter(|x| x.blocks.to_string().contains("snooze ran out"))
+            .collect::<Vec<_>>()
+    };
+    app.fake
+        .wait_for(15, "the alert posted again", |f| !again(f).is_empty())
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let posted = again(&app.fake);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_ne!(posted[0].ts, m.ts, "a new message, not the old card");
+    assert_eq!(posted[0].channel, CHANNEL);
+    assert!(posted[0].blocks.to_string().contains("vibe:alert.ack"));
+    assert_eq!(store.alert(id).await.unwrap().unwrap().status, "open");
     app.done().await;
 }
 

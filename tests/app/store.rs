@@ -5,7 +5,7 @@ use vibe::domain::{
     AccountInfo, AccountKey, AccountSnapshot, Count, Platform, PostInfo, PostMetrics, PostSnapshot,
     Record,
 };
-use vibe::store::{Source, Store};
+use vibe::store::{Pruned, Source, Store, Thinned};
 
 use crate::helpers::{dump, scalar, TestDb};
 
@@ -361,13 +361,146 @@ async fn incremental_rollups_match_a_from_scratch_computation() {
     db.cleanup().await;
 }
 
+/// The account's follower count at `t`, none at 23:00.
+fn followers(t: DateTime<Utc>, h: i64) -> Record {
+    use chrono::Timelike;
+    Record::Account(AccountSnapshot {
+        account: account("acme"),
+        observed_at: t,
+        followers: (t.hour() != 23).then(|| Count::new(10_000 + h as u64).unwrap()),
+    })
+}
+
+#[tokio::test]
+async fn retention_prunes_bookkeeping_nothing_reads_again() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let day = 86_400;
+    let now = at(31, 12).timestamp();
+    let before = now - 30 * day;
+    // Job runs: an old finished one, the job's latest (old too), a recent one of another job,
+    // and an old run still marked running whose lease ran out long ago.
+    for (job, slot) in [
+        ("analysis", before - 2 * day),
+        ("retention", before - 3 * day),
+        ("retention", before - day),
+        ("abtests", now - 3600),
+        ("abtests", before - day),
+    ] {
+        assert!(store.claim_run(job, slot, "me", slot, 300).await.unwrap());
+        if slot != before - day || job != "abtests" {
+            store
+                .finish_run(job, slot, "me", None, slot + 5, 5)
+                .await
+                .unwrap();
+        }
+    }
+    let sql = |q: String| {
+        let store = &store;
+        async move {
+            sqlx::query(&q).execute(store.pool()).await.unwrap();
+        }
+    };
+    for (i, (kind, status, touched)) in [
+        ("file", "delivered", before - day),
+        ("update", "failed", before - day),
+        ("post", "delivered", before - day),
+        ("file", "pending", before - day),
+        ("file", "delivered", now - day),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sql(format!(
+            "INSERT INTO slack_outbox (key, kind, channel, body, status, next_attempt_at, created_at, updated_at) \
+             VALUES ('k{i}', '{kind}', 'C1', '{{}}', '{status}', {touched}, {touched}, {touched})"
+        ))
+        .await;
+    }
+    for (i, delivered) in [
+        "NULL".to_string(),
+        (before - 1).to_string(),
+        (now - 60).to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        sql(format!(
+            "INSERT INTO notifications (kind, subject_id, body, created_at, delivered_at) \
+             VALUES ('alert_opened', {i}, '', {}, {delivered})",
+            before - day
+        ))
+        .await;
+    }
+    assert!(store
+        .first_delivery("command", "old", now - 2 * day)
+        .await
+        .unwrap());
+    assert!(store
+        .first_delivery("command", "new", now - 60)
+        .await
+        .unwrap());
+
+    let pruned = store.prune_bookkeeping(before, now - day).await.unwrap();
+    assert_eq!(
+        pruned,
+        Pruned {
+            job_runs: 2,
+            notifications: 1,
+            outbox_rows: 2,
+            deliveries_seen: 1
+        }
+    );
+    let runs: Vec<(String, i64)> =
+        sqlx::query_as("SELECT job, slot FROM job_runs ORDER BY job, slot")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        runs,
+        [
+            ("abtests".to_string(), now - 3600),
+            ("analysis".to_string(), before - 2 * day),
+            ("retention".to_string(), before - day),
+        ],
+        "each job's latest run stays; old finished and abandoned ones go"
+    );
+    let keys: Vec<(String,)> = sqlx::query_as("SELECT key FROM slack_outbox ORDER BY key")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let keys: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["k2", "k3", "k4"],
+        "posts, undelivered and recent rows stay"
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM notifications").await,
+        Some(2),
+        "the pending and the recent notification stay"
+    );
+    // A retry of the delivery still remembered is still recognised.
+    assert!(!store.first_delivery("command", "new", now).await.unwrap());
+    assert_eq!(
+        store.prune_bookkeeping(before, now - day).await.unwrap(),
+        Pruned::default()
+    );
+    store.close().await;
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn retention_thins_old_hourly_snapshots_and_keeps_rollups_and_latest() {
     let db = TestDb::new().await;
     let store = db.store().await;
-    // Two posts, a snapshot every hour for 40 days from 2026-03-01 (likes keep growing).
+    // Two posts, a snapshot every hour for 40 days from 2026-03-01 (likes keep growing), and
+    // the account's follower count every hour but the last of each day (23:00 has none).
     let start = at(1, 0);
     let mut records = Vec::new();
+    for h in 0..40 * 24 {
+        records.push(followers(start + chrono::Duration::hours(h), h));
+    }
     for post in ["p1", "p2"] {
         for h in 0..40 * 24 {
             let t = start + chrono::Duration::hours(h);
@@ -389,12 +522,18 @@ async fn retention_thins_old_hourly_snapshots_and_keeps_rollups_and_latest() {
     let cutoff = (now - chrono::Duration::days(30)).timestamp();
     let removed = store.thin_snapshots(cutoff).await.unwrap();
     assert_eq!(
-        removed,
+        removed.post_snapshots,
         2 * 10 * 23,
         "each old day keeps only its last snapshot"
     );
+    assert_eq!(
+        removed.account_snapshots,
+        10 * 22,
+        "each old day keeps its last follower count (22:00) and the empty one after it"
+    );
     let after = dump(&store).await;
     assert_eq!(after["post_snapshots"].len(), 2 * (10 + 30 * 24));
+    assert_eq!(after["account_snapshots"].len(), 10 * 2 + 30 * 24);
     for table in ["post_daily", "account_daily", "posts", "accounts"] {
         assert_eq!(before[table], after[table], "{table} must not change");
     }
@@ -408,8 +547,21 @@ async fn retention_thins_old_hourly_snapshots_and_keeps_rollups_and_latest() {
     )
     .await;
     assert_eq!(old_kept, Some(20));
-    // Thinning again changes nothing; a later import still rolls up on top of what is left.
-    assert_eq!(store.thin_snapshots(cutoff).await.unwrap(), 0);
+    // Thinning again changes nothing.
+    assert_eq!(
+        store.thin_snapshots(cutoff).await.unwrap(),
+        Thinned::default()
+    );
+    // An import touching an old day rebuilds the rollups from what is left, to the same numbers.
+    let mut late = followers(at(2, 22) + chrono::Duration::minutes(30), 0);
+    if let Record::Account(a) = &mut late {
+        a.followers = None;
+    }
+    ingest(&store, &[late]).await;
+    let rebuilt = dump(&store).await;
+    assert_eq!(before["account_daily"], rebuilt["account_daily"]);
+    assert_eq!(before["post_daily"], rebuilt["post_daily"]);
+    // A later import still rolls up on top of what is left.
     ingest(
         &store,
         &[snap("acme", "p1", start, now, Some(5000), Some(90000))],
