@@ -478,7 +478,15 @@ impl Store {
     ///
     /// Opening and reopening queue an announcement in the same transaction.
     pub async fn raise_alert(&self, a: &NewAlert, now: i64, cooldown_secs: i64) -> Result<Raised> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
+        if self.backend() == crate::config::Backend::Postgres {
+            // Two replicas raising the same condition at once: the second waits for the first
+            // and then finds its alert (SQLite's write lock does this for the whole database).
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked")
+                .bind(a.dedupe_key.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         let latest = sqlx::query(
             "SELECT id, status, snoozed_until, updated_at FROM alerts WHERE dedupe_key = $1 \
              ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, id DESC LIMIT 1",
@@ -578,7 +586,7 @@ impl Store {
         now: i64,
         effects: &super::Effects,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE alerts SET status = $1, decided_by = $2, snoozed_until = $3, updated_at = $4 \
              WHERE id = $5 AND (status = 'open' OR (status = 'snoozed' AND snoozed_until <= $4))",
@@ -645,7 +653,7 @@ impl Store {
         r: &crate::analytics::report::Report,
         messages: &[super::NewOutboxMessage],
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_report(&mut tx, r).await?;
         super::slack::insert_outbox(&mut tx, messages, unix_now()).await?;
         tx.commit().await?;

@@ -91,7 +91,7 @@ impl Store {
     where
         F: FnOnce(i64) -> super::Effects,
     {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO experiments (name, hypothesis, kind, metric_type, target_metric, higher_is_better, \
              alpha, power, baseline, baseline_sd, mde, min_effect, planned_units, daily_traffic, planned_days, \
@@ -383,7 +383,7 @@ impl Store {
             "UPDATE experiments SET status = $1, started_at = {started}, ended_at = {ended}, \
              verdict = COALESCE($3, verdict), updated_at = $2 WHERE id = $4 AND status = $5"
         );
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(&sql)
             .bind(t.to.as_str())
             .bind(t.at)
@@ -444,7 +444,7 @@ impl Store {
         rows: &[Observation],
     ) -> Result<usize> {
         let now = unix_now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for o in rows {
             let Some(pos) = experiment
                 .design

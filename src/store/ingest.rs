@@ -85,7 +85,7 @@ struct FunnelRow {
 impl Store {
     /// Opens an ingest in a new transaction.
     pub async fn begin_ingest(&self, source: Source, batch_size: usize) -> Result<Ingest> {
-        let tx = self.pool.begin().await?;
+        let tx = self.begin_write().await?;
         Ok(Ingest {
             tx,
             backend: self.backend,

@@ -163,7 +163,7 @@ impl Store {
     /// last). Each post's latest snapshot, each day's last ones and the rollups stay, so
     /// rebuilding a rollup later gives the same numbers.
     pub async fn thin_snapshots(&self, before: i64) -> Result<Thinned> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let post_snapshots = sqlx::query(
             "DELETE FROM post_snapshots WHERE observed_at < $1 AND EXISTS (\
                SELECT 1 FROM post_daily d WHERE d.post_id = post_snapshots.post_id \
@@ -198,7 +198,7 @@ impl Store {
     /// (posted messages stay: buttons on them are matched to their rows), and Slack deliveries
     /// seen before `seen_before` (Slack retries within minutes).
     pub async fn prune_bookkeeping(&self, before: i64, seen_before: i64) -> Result<Pruned> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let job_runs = sqlx::query(
             "DELETE FROM job_runs WHERE slot < $1 AND (status <> 'running' OR lease_until < $1) \
              AND slot < (SELECT MAX(x.slot) FROM job_runs x WHERE x.job = job_runs.job)",

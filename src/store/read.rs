@@ -120,7 +120,7 @@ impl Store {
 
     /// Deletes every account `vibe demo` made, with everything hanging off them.
     pub async fn delete_demo_data(&self) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Explicit deletes rather than relying on ON DELETE CASCADE, so the order is the same on
         // both backends and nothing depends on SQLite's foreign_keys pragma.
         // The demo's experiments, with everything hanging off them.

@@ -65,7 +65,7 @@ impl Store {
         s: &NewSchedule,
         now: i64,
     ) -> Result<std::result::Result<i64, i64>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO digest_schedules (kind, cron, timezone, channel, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, channel, cron, timezone) DO NOTHING \
@@ -127,7 +127,7 @@ impl Store {
         actor: &str,
         now: i64,
     ) -> Result<Option<DigestSchedule>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "DELETE FROM digest_schedules WHERE id = $1 RETURNING {COLUMNS}"
         ))

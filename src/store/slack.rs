@@ -153,7 +153,7 @@ fn outbox_row(r: &AnyRow) -> Result<OutboxRow> {
 impl Store {
     /// Queues messages in one transaction.
     pub async fn enqueue(&self, messages: &[NewOutboxMessage]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_outbox(&mut tx, messages, unix_now()).await?;
         tx.commit().await?;
         Ok(())
@@ -252,7 +252,7 @@ impl Store {
 
     /// Gives up on a row (and on the rows that belong to it).
     pub async fn outbox_failed(&self, id: i64, error: &str, now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let key: String = sqlx::query_scalar(
             "UPDATE slack_outbox SET status = 'failed', last_error = $1, lease_until = NULL, updated_at = $2 \
              WHERE id = $3 RETURNING key",
@@ -552,7 +552,7 @@ impl Store {
         messages: &[NewOutboxMessage],
     ) -> Result<bool> {
         let now = unix_now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(
             "UPDATE notifications SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL",
         )

@@ -575,3 +575,54 @@ async fn retention_thins_old_hourly_snapshots_and_keeps_rollups_and_latest() {
     store.close().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn writers_from_several_processes_wait_for_each_other_instead_of_failing() {
+    // Three pools on one database stand in for three replicas. Each raises alerts (a read,
+    // then a write, in one transaction) while the others write: on SQLite a transaction that
+    // only takes the write lock when it first writes would fail with "database is locked".
+    let db = TestDb::new().await;
+    let stores = [db.store().await, db.store().await, db.store().await];
+    let now = at(1, 0).timestamp();
+    let mut tasks = Vec::new();
+    for (r, store) in stores.iter().enumerate() {
+        for k in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for round in 0..5 {
+                    let alert = vibe::store::NewAlert {
+                        kind: "performance_drop".into(),
+                        severity: "warning".into(),
+                        subject: "X @acme".into(),
+                        account_id: None,
+                        dedupe_key: format!("drop:{k}"),
+                        message: format!("reach fell (replica {r}, round {round})"),
+                        evidence: "{}".into(),
+                    };
+                    store.raise_alert(&alert, now + round, 3600).await?;
+                    store
+                        .claim_run("analysis", now + round * 60 + k, &format!("r{r}"), now, 300)
+                        .await?;
+                }
+                Ok::<_, vibe::store::StoreError>(())
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let store = &stores[0];
+    assert_eq!(
+        scalar(store, "SELECT COUNT(*) FROM alerts").await,
+        Some(8),
+        "one alert per condition however many replicas raised it"
+    );
+    assert_eq!(
+        scalar(store, "SELECT COUNT(*) FROM notifications").await,
+        Some(8)
+    );
+    for s in &stores {
+        s.close().await;
+    }
+    db.cleanup().await;
+}
