@@ -424,25 +424,6 @@ impl Raised {
     }
 }
 
-/// Queues an announcement of `subject` (handed to the outbox by `slack::notify`).
-pub(super) async fn insert_notification(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    kind: &str,
-    subject: i64,
-    body: &str,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO notifications (kind, subject_id, body, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(kind)
-    .bind(subject)
-    .bind(body)
-    .bind(unix_now())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 const ALERT_COLUMNS: &str = "id, kind, severity, subject, dedupe_key, message, evidence, status, \
      opened_at, snoozed_until, decided_by, account_id";
 
@@ -476,17 +457,11 @@ impl Store {
     ///   announced on every run ([`Raised::CoolingDown`]);
     /// - otherwise a new alert is opened ([`Raised::Opened`]).
     ///
-    /// Opening and reopening queue an announcement in the same transaction.
+    /// Opening and reopening queue an announcement in the same transaction. Replicas raising
+    /// the same condition at once open one alert: the database holds one unresolved alert per
+    /// dedupe key, and the reopening is conditional, so the later raise finds it `Known`.
     pub async fn raise_alert(&self, a: &NewAlert, now: i64, cooldown_secs: i64) -> Result<Raised> {
         let mut tx = self.begin_write().await?;
-        if self.backend() == crate::config::Backend::Postgres {
-            // Two replicas raising the same condition at once: the second waits for the first
-            // and then finds its alert (SQLite's write lock does this for the whole database).
-            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked")
-                .bind(a.dedupe_key.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
         let latest = sqlx::query(
             "SELECT id, status, snoozed_until, updated_at FROM alerts WHERE dedupe_key = $1 \
              ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, id DESC LIMIT 1",
@@ -499,9 +474,10 @@ impl Store {
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
             match status.as_str() {
                 "snoozed" if snoozed_until.is_none_or(|u| u <= now) => {
-                    sqlx::query(
+                    let reopened = sqlx::query(
                         "UPDATE alerts SET status = 'open', snoozed_until = NULL, decided_by = NULL, \
-                         severity = $1, message = $2, evidence = $3, updated_at = $4 WHERE id = $5",
+                         severity = $1, message = $2, evidence = $3, updated_at = $4 \
+                         WHERE id = $5 AND status = 'snoozed'",
                     )
                     .bind(a.severity.as_str())
                     .bind(a.message.as_str())
@@ -509,8 +485,18 @@ impl Store {
                     .bind(now)
                     .bind(id)
                     .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if reopened == 0 {
+                        return Ok(Raised::Known(id));
+                    }
+                    super::experiments::insert_notification(
+                        &mut tx,
+                        "alert_reopened",
+                        id,
+                        &a.message,
+                    )
                     .await?;
-                    insert_notification(&mut tx, "alert_reopened", id, &a.message).await?;
                     tx.commit().await?;
                     return Ok(Raised::Reopened(id));
                 }
@@ -521,9 +507,9 @@ impl Store {
                 _ => return Ok(Raised::Known(id)),
             }
         }
-        let id: i64 = sqlx::query_scalar(
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO alerts (kind, severity, subject, account_id, dedupe_key, message, evidence, status, opened_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $9, $4, $5, $6, 'open', $7, $8, $8) RETURNING id",
+             VALUES ($1, $2, $3, $9, $4, $5, $6, 'open', $7, $8, $8) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(a.kind.as_str())
         .bind(a.severity.as_str())
@@ -534,9 +520,19 @@ impl Store {
         .bind(now)
         .bind(unix_now())
         .bind(a.account_id)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        insert_notification(&mut tx, "alert_opened", id, &a.message).await?;
+        let Some(id) = id else {
+            // Another replica opened it since this one looked.
+            let id: i64 = sqlx::query_scalar(
+                "SELECT id FROM alerts WHERE dedupe_key = $1 AND status <> 'resolved'",
+            )
+            .bind(a.dedupe_key.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            return Ok(Raised::Known(id));
+        };
+        super::experiments::insert_notification(&mut tx, "alert_opened", id, &a.message).await?;
         tx.commit().await?;
         Ok(Raised::Opened(id))
     }

@@ -410,7 +410,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some((kind, body)) = &t.notify {
-            super::analytics::insert_notification(&mut tx, kind, id, body).await?;
+            insert_notification(&mut tx, kind, id, body).await?;
         }
         super::slack::write_effects(&mut tx, &t.effects, unix_now()).await?;
         tx.commit().await?;
@@ -850,4 +850,23 @@ impl ExperimentJson {
             variant_ids,
         })
     }
+}
+
+/// Queues an announcement of `subject` (handed to the outbox by `slack::notify`).
+pub(super) async fn insert_notification(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    kind: &str,
+    subject: i64,
+    body: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (kind, subject_id, body, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(kind)
+    .bind(subject)
+    .bind(body)
+    .bind(unix_now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -433,18 +433,40 @@ fn drop_alert() -> NewAlert {
     }
 }
 
-/// The first alert card with buttons vibe posted.
-async fn alert_posted(fake: &FakeSlack) -> super::fake_slack::Posted {
+/// Raises the drop alert at `at` and waits for its card (with buttons) in the alerts channel.
+async fn raise_and_post(app: &Bot, at: i64) -> (i64, super::fake_slack::Posted) {
+    let id = app
+        .store
+        .raise_alert(&drop_alert(), at, COOLDOWN)
+        .await
+        .unwrap()
+        .announced()
+        .unwrap();
     let with_buttons = |f: &FakeSlack| {
         f.messages()
             .into_iter()
             .find(|m| m.blocks.to_string().contains("vibe:alert.ack"))
     };
-    fake.wait_for(15, "the alert in its channel", |f| {
-        with_buttons(f).is_some()
-    })
+    app.fake
+        .wait_for(15, "the alert in its channel", |f| {
+            with_buttons(f).is_some()
+        })
+        .await;
+    (id, with_buttons(&app.fake).unwrap())
+}
+
+/// The analyst clicks `action` (`ack` or `snooze`) on alert `id`'s card at `ts`; the answer
+/// goes to the response URL named after the action.
+async fn click_alert(app: &Bot, action: &str, id: i64, ts: &str, action_ts: &str) {
+    app.interact(&click(
+        ANALYST,
+        &format!("vibe:alert.{action}"),
+        &id.to_string(),
+        ts,
+        action_ts,
+        &app.fake.response_url(action),
+    ))
     .await;
-    with_buttons(fake).unwrap()
 }
 
 both_transports!(a_new_alert_is_posted_with_buttons_and_acknowledged_from_one);
@@ -455,27 +477,12 @@ async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one(socket_mod
         &[ROLES, ("VIBE_SLACK__ALERTS_CHANNEL", CHANNEL)],
     )
     .await;
-    let id = app
-        .store
-        .raise_alert(&drop_alert(), now(), COOLDOWN)
-        .await
-        .unwrap()
-        .announced()
-        .unwrap();
-    let m = alert_posted(&app.fake).await;
+    let (id, m) = raise_and_post(&app, now()).await;
     assert_eq!(m.channel, CHANNEL);
     let text = m.blocks.to_string();
     assert!(text.contains("Evidence"), "{text}");
     assert!(!text.contains("<!channel>"), "post text is escaped: {text}");
-    app.interact(&click(
-        ANALYST,
-        "vibe:alert.ack",
-        &id.to_string(),
-        &m.ts,
-        "8.1",
-        &app.fake.response_url("ack"),
-    ))
-    .await;
+    click_alert(&app, "ack", id, &m.ts, "8.1").await;
     app.fake
         .wait_for(15, "the alert's update", |f| {
             !f.calls("chat.update").is_empty()
@@ -496,15 +503,7 @@ async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one(socket_mod
     );
     assert!(updated.blocks.to_string().contains("acknowledged by"));
     // Snoozing it now changes nothing, and says so.
-    app.interact(&click(
-        ANALYST,
-        "vibe:alert.snooze",
-        &id.to_string(),
-        &m.ts,
-        "8.2",
-        &app.fake.response_url("snooze"),
-    ))
-    .await;
+    click_alert(&app, "snooze", id, &m.ts, "8.2").await;
     app.fake
         .wait_for(15, "the no-change answer", |f| {
             f.responses().iter().any(|(r, _)| r == "snooze")
@@ -529,23 +528,8 @@ async fn a_snoozed_alert_comes_back_once_its_snooze_runs_out_while_it_still_hold
     let app = Bot::start(false, &[ROLES, ("VIBE_SLACK__ALERTS_CHANNEL", CHANNEL)]).await;
     let alert = drop_alert();
     let t0 = now();
-    let id = app
-        .store
-        .raise_alert(&alert, t0, COOLDOWN)
-        .await
-        .unwrap()
-        .announced()
-        .unwrap();
-    let m = alert_posted(&app.fake).await;
-    app.interact(&click(
-        ANALYST,
-        "vibe:alert.snooze",
-        &id.to_string(),
-        &m.ts,
-        "9.1",
-        &app.fake.response_url("snooze"),
-    ))
-    .await;
+    let (id, m) = raise_and_post(&app, t0).await;
+    click_alert(&app, "snooze", id, &m.ts, "9.1").await;
     app.fake
         .wait_for(15, "the snoozed card", |f| {
             f.messages()
