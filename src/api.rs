@@ -2,7 +2,7 @@
 //! (`vibe token create`) stored as SHA-256 hashes. A request is all or nothing: a bad record
 //! gets 400 naming the record and field, and nothing from that request is written.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -171,9 +171,19 @@ fn records(body: &[u8]) -> Result<Vec<Value>, Response> {
     Ok(out)
 }
 
-async fn metrics(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The body, read only now that the token is known good: at most `server.max_body_bytes`,
+/// within the body timeout.
+async fn body_of(app: &AppState, body: Body) -> Result<Bytes, Response> {
+    crate::server::read_body(body, app.settings.server.max_body_bytes, app.body_timeout()).await
+}
+
+async fn metrics(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let token = match authorise(&app, &headers, "metrics:write").await {
         Ok(t) => t,
+        Err(r) => return r,
+    };
+    let body = match body_of(&app, body).await {
+        Ok(b) => b,
         Err(r) => return r,
     };
     let values = match records(&body) {
@@ -217,11 +227,15 @@ async fn observations(
     State(app): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if let Err(r) = authorise(&app, &headers, "observations:write").await {
         return r;
     }
+    let body = match body_of(&app, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let Ok(id) = id.parse::<i64>() else {
         return fail(
             StatusCode::NOT_FOUND,

@@ -73,6 +73,9 @@ pub struct SchedulerSettings {
     pub digest_channel: String,
     pub catch_up_secs: u64,
     pub lease_secs: u64,
+    /// Accept a leading seconds field in these expressions and in stored schedules (sub-minute
+    /// schedules for tests); what people type is always 5 fields.
+    pub seconds_field: bool,
 }
 
 /// Who may do what from Slack (DESIGN.md §7). Everyone is a viewer; each list names Slack user
@@ -92,6 +95,14 @@ pub struct RoleSettings {
 pub struct ServerSettings {
     pub listen: String,
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers, then its body.
+    pub header_timeout_ms: u64,
+    pub body_timeout_ms: u64,
+    /// Heavy work started from Slack (reports over long ranges): how many may run at once in
+    /// all, how many per person, and how long one may take.
+    pub heavy_concurrency: usize,
+    pub heavy_per_user: usize,
+    pub heavy_deadline_secs: u64,
 }
 
 /// How vibe talks to Slack.
@@ -102,7 +113,9 @@ pub struct SlackSettings {
     pub request_timeout_ms: u64,
     pub channels: Vec<ChannelBrand>,
     pub outbox_lease_secs: i64,
-    pub outbox_max_attempts: i64,
+    /// How long after it was queued a message that keeps failing to reach Slack (429, 5xx,
+    /// timeouts) is given up on, in seconds.
+    pub outbox_lifetime_secs: i64,
     pub alerts_channel: String,
 }
 
@@ -131,6 +144,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub busy_timeout_ms: u64,
     pub sqlite_cache_mib: u64,
+    /// How long opening a connection may take before it counts as failed.
+    pub connect_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -293,12 +308,30 @@ fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
+    let (main, query) = match rest.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (rest, None),
     };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+    // The user information ends at the last `@`: a password may itself hold `@`, `:` or `/`.
+    let main = match main.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => main.to_string(),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.to_ascii_lowercase().contains("pass") => format!("{k}=***"),
+                _ => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(q) => format!("{scheme}://{main}?{q}"),
+        None => format!("{scheme}://{main}"),
     }
 }
 
@@ -359,10 +392,13 @@ pub struct Secrets {
     pub tiktok_access_token: Option<SecretString>,
     pub linkedin_access_token: Option<SecretString>,
     pub reddit_client_secret: Option<SecretString>,
+    /// Lets a scraper from another machine read `/metrics` (as a bearer token); without it
+    /// only loopback clients may.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The environment variables that hold secrets, with the prefix each must start with.
-pub const SECRET_VARS: [(&str, Option<&str>); 9] = [
+pub const SECRET_VARS: [(&str, Option<&str>); 10] = [
     ("SLACK_BOT_TOKEN", Some("xoxb-")),
     ("SLACK_SIGNING_SECRET", None),
     ("SLACK_APP_TOKEN", Some("xapp-")),
@@ -372,6 +408,7 @@ pub const SECRET_VARS: [(&str, Option<&str>); 9] = [
     ("TIKTOK_ACCESS_TOKEN", None),
     ("LINKEDIN_ACCESS_TOKEN", None),
     ("REDDIT_CLIENT_SECRET", None),
+    ("METRICS_TOKEN", None),
 ];
 
 impl Secrets {
@@ -402,11 +439,12 @@ impl Secrets {
             tiktok_access_token: next(),
             linkedin_access_token: next(),
             reddit_client_secret: next(),
+            metrics_token: next(),
         })
     }
 
     /// Whether each secret is set, in [`SECRET_VARS`] order, without revealing any.
-    pub fn presence(&self) -> [(&'static str, bool); 9] {
+    pub fn presence(&self) -> [(&'static str, bool); 10] {
         let all = [
             &self.slack_bot_token,
             &self.slack_signing_secret,
@@ -417,6 +455,7 @@ impl Secrets {
             &self.tiktok_access_token,
             &self.linkedin_access_token,
             &self.reddit_client_secret,
+            &self.metrics_token,
         ];
         std::array::from_fn(|i| {
             (
@@ -664,7 +703,8 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
         ("scheduler.weekly_digest", &s.scheduler.weekly_digest),
     ] {
         if !expr.trim().is_empty() {
-            if let Err(e) = expr.parse::<crate::scheduler::CronSpec>() {
+            if let Err(e) = crate::scheduler::CronSpec::parse_with(expr, s.scheduler.seconds_field)
+            {
                 return fail(key, &e);
             }
         }
@@ -725,12 +765,30 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     }
     if s.slack.request_timeout_ms == 0
         || s.slack.outbox_lease_secs < 5
-        || s.slack.outbox_max_attempts < 1
+        || !(60..=7 * 86_400).contains(&s.slack.outbox_lifetime_secs)
     {
         return fail(
             "slack",
-            "request_timeout_ms must be above 0, outbox_lease_secs at least 5 and outbox_max_attempts at least 1",
+            "request_timeout_ms must be above 0, outbox_lease_secs at least 5 and outbox_lifetime_secs between 60 and 604800 (a week)",
         );
+    }
+    if s.server.header_timeout_ms == 0 || s.server.body_timeout_ms == 0 {
+        return fail(
+            "server",
+            "header_timeout_ms and body_timeout_ms must be above 0",
+        );
+    }
+    if s.server.heavy_concurrency == 0
+        || s.server.heavy_per_user == 0
+        || s.server.heavy_deadline_secs == 0
+    {
+        return fail(
+            "server",
+            "heavy_concurrency, heavy_per_user and heavy_deadline_secs must be at least 1",
+        );
+    }
+    if !(1..=300).contains(&s.database.connect_timeout_secs) {
+        return fail("database.connect_timeout_secs", "must be between 1 and 300");
     }
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.log.level) {
         return fail(
@@ -906,6 +964,32 @@ mod tests {
                 msg.contains(needle),
                 "{name}: {msg:?} should mention {needle:?}"
             );
+        }
+    }
+
+    #[test]
+    fn database_passwords_are_hidden_wherever_they_are_written() {
+        let cases = [
+            ("postgres://me:hunter2@db/vibe", "postgres://me:***@db/vibe"),
+            (
+                "postgres://me:p@ss@db:5432/vibe",
+                "postgres://me:***@db:5432/vibe",
+            ),
+            ("postgres://me:a/b@c@db/vibe", "postgres://me:***@db/vibe"),
+            (
+                "postgres://u@h/db?password=X&sslmode=require",
+                "postgres://u@h/db?password=***&sslmode=require",
+            ),
+            (
+                "postgres://u@h/db?sslmode=disable&sslpassword=Y",
+                "postgres://u@h/db?sslmode=disable&sslpassword=***",
+            ),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("sqlite://vibe.db", "sqlite://vibe.db"),
+            ("sqlite://vibe.db?mode=rwc", "sqlite://vibe.db?mode=rwc"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact_password(url), want, "{url}");
         }
     }
 

@@ -1,5 +1,6 @@
 //! Health: is the database reachable and migrated, is the outbox draining, can vibe reach
-//! Slack with its token. Shared by `vibe health`, `/vibe health` and `/readyz`.
+//! Slack with its token. Shared by `vibe health` and `/vibe health`
+//! (`/readyz` only pings the database).
 
 use serde::Serialize;
 
@@ -99,11 +100,8 @@ async fn jobs(store: &Store, now: i64) -> State {
 /// Runs every check. `slack` is None when no bot token is set.
 pub async fn check(store: &Store, slack: Option<&SlackWeb>, now: i64) -> Health {
     let mut checks = Vec::new();
-    let db = match sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(store.pool())
-        .await
-    {
-        Ok(_) => State::Ok(format!("{:?} reachable", store.backend())),
+    let db = match store.ping().await {
+        Ok(()) => State::Ok(format!("{:?} reachable", store.backend())),
         Err(e) => State::Failed(format!("unreachable: {e}")),
     };
     let db_ok = matches!(db, State::Ok(_));
@@ -122,15 +120,28 @@ pub async fn check(store: &Store, slack: Option<&SlackWeb>, now: i64) -> Health 
             name: "migrations",
             state,
         });
-        let state = match store.outbox_backlog().await {
+        let state = match store.outbox_backlog(now - 86_400).await {
             Ok(b) => {
                 let oldest = b
                     .oldest_pending_at
                     .map(|t| format!(", oldest queued {} s ago", (now - t).max(0)))
                     .unwrap_or_default();
-                let text = format!("{} waiting{oldest}; {} failed", b.pending, b.failed);
-                // A message stuck for 10 minutes means delivery is not happening.
-                if b.oldest_pending_at.is_some_and(|t| now - t > 600) {
+                let mut text = format!("{} waiting{oldest}; {} failed", b.pending, b.failed);
+                if b.given_up_recently > 0 {
+                    text.push_str(&format!(
+                        "; {} given up in the last 24 h after Slack kept failing for their whole lifetime",
+                        b.given_up_recently
+                    ));
+                }
+                if b.notifications_set_aside > 0 {
+                    text.push_str(&format!(
+                        "; {} notification(s) set aside (see the log)",
+                        b.notifications_set_aside
+                    ));
+                }
+                // A message stuck for 10 minutes, or one given up on because Slack never took
+                // it, means delivery is not happening.
+                if b.oldest_pending_at.is_some_and(|t| now - t > 600) || b.given_up_recently > 0 {
                     State::Failed(text)
                 } else {
                     State::Ok(text)

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod domain;
 pub mod experiments;
 pub mod health;
+pub mod heavy;
 pub mod import;
 pub mod metrics;
 pub mod scheduler;

@@ -63,7 +63,7 @@ pub fn observe(name: &'static str, pairs: &[(&str, &str)], seconds: f64) {
     });
 }
 
-const HELP: [(&str, &str, &str); 5] = [
+const HELP: [(&str, &str, &str); 9] = [
     (
         "vibe_job_runs_total",
         "counter",
@@ -88,6 +88,26 @@ const HELP: [(&str, &str, &str); 5] = [
         "vibe_command_ack_seconds",
         "histogram",
         "Time to acknowledge a slash command.",
+    ),
+    (
+        "vibe_outbox_given_up_total",
+        "counter",
+        "Channel messages given up on, by reason (expired: their lifetime ran out while Slack kept failing; refused: an error that won't change).",
+    ),
+    (
+        "vibe_heavy_work_total",
+        "counter",
+        "Heavy work started from Slack (reports), by outcome (done, failed, deadline, refused_busy).",
+    ),
+    (
+        "vibe_unverified_requests_total",
+        "counter",
+        "Slack requests refused for a missing, wrong or stale signature.",
+    ),
+    (
+        "vibe_notifications_set_aside_total",
+        "counter",
+        "Notifications that couldn't be turned into messages and were set aside.",
     ),
 ];
 

@@ -6,15 +6,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Router};
 use secrecy::ExposeSecret;
 use slack_morphism::prelude::SlackSigningSecret;
 use slack_morphism::signature_verifier::SlackEventSignatureVerifier;
 use tokio::sync::{watch, Notify};
+use tracing::Instrument;
 
 use crate::config::{Config, Settings};
 use crate::slack::outbox::{self, Policy};
@@ -34,6 +37,10 @@ pub struct Inner {
     /// Wakes the outbox worker when a message is queued.
     pub wake: Arc<Notify>,
     pub roles: crate::slack::roles::Roles,
+    /// Heavy work (reports) in flight, in all and per person.
+    pub heavy: crate::heavy::Limiter,
+    /// METRICS_TOKEN: lets non-loopback clients read /metrics.
+    metrics_token: Option<secrecy::SecretString>,
     inflight: AtomicUsize,
     idle: Notify,
 }
@@ -66,24 +73,34 @@ impl AppState {
             web,
             wake: Arc::new(Notify::new()),
             roles: crate::slack::roles::Roles::new(config.settings.roles.clone()),
+            heavy: crate::heavy::Limiter::new(
+                config.settings.server.heavy_concurrency,
+                config.settings.server.heavy_per_user,
+                Duration::from_secs(config.settings.server.heavy_deadline_secs),
+            ),
+            metrics_token: config.secrets.metrics_token.clone(),
             inflight: AtomicUsize::new(0),
             idle: Notify::new(),
         })))
     }
 
-    /// Runs `work` in the background, counted so shutdown can wait for it.
+    /// Runs `work` in the background, counted so shutdown can wait for it, in the current
+    /// tracing span (so its log lines carry the request's id and trigger).
     pub fn spawn<F>(&self, work: F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         let app = self.clone();
-        tokio::spawn(async move {
-            work.await;
-            if app.inflight.fetch_sub(1, Ordering::SeqCst) == 1 {
-                app.idle.notify_waiters();
+        tokio::spawn(
+            async move {
+                work.await;
+                if app.inflight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    app.idle.notify_waiters();
+                }
             }
-        });
+            .in_current_span(),
+        );
     }
 
     /// Waits until background work started by handlers has finished (at most `limit`).
@@ -97,46 +114,163 @@ impl AppState {
                 notified.await;
             }
         };
+        // Past the limit, shutdown goes on without the stragglers (their work is idempotent).
         let _ = tokio::time::timeout(limit, wait).await;
+    }
+
+    /// How long a client may take to send a body once its headers are in.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.settings.server.body_timeout_ms)
     }
 
     pub fn outbox_policy(&self) -> Policy {
         Policy {
             lease_secs: self.settings.slack.outbox_lease_secs,
-            max_attempts: self.settings.slack.outbox_max_attempts,
+            lifetime_secs: self.settings.slack.outbox_lifetime_secs,
         }
     }
 }
 
+/// The largest body a Slack endpoint accepts: an interaction carries its whole message (up to
+/// 50 blocks), which stays well under this.
+pub const SLACK_BODY_LIMIT: usize = 1024 * 1024;
+
 /// The whole router.
 pub fn router(app: AppState) -> Router {
-    let limit = app.settings.server.max_body_bytes;
+    let api_limit = app.settings.server.max_body_bytes;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::slack::http::router())
-        .merge(crate::api::router())
-        .layer(DefaultBodyLimit::max(limit))
+        .merge(
+            crate::slack::http::router().route_layer(middleware::from_fn_with_state(
+                SLACK_BODY_LIMIT,
+                refuse_announced_over,
+            )),
+        )
+        .merge(
+            crate::api::router().route_layer(middleware::from_fn_with_state(
+                api_limit,
+                refuse_announced_over,
+            )),
+        )
+        .layer(middleware::from_fn(in_request_span))
         .with_state(app)
 }
 
-async fn readyz(State(app): State<AppState>) -> Response {
-    let slack = Some(&app.web).filter(|w| w.has_token());
-    let health = crate::health::check(&app.store, slack, chrono::Utc::now().timestamp()).await;
-    let status = if health.healthy {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(health)).into_response()
+/// Refuses a request whose announced body is over its route's limit (413) on its headers,
+/// before any of the body is read.
+async fn refuse_announced_over(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return too_large(limit);
+    }
+    next.run(req).await
 }
 
-/// Prometheus metrics: the in-process series and the outbox as the database has it.
-async fn metrics(State(app): State<AppState>) -> Response {
+fn too_large(limit: usize) -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the body is larger than this endpoint accepts ({limit} bytes)"),
+    )
+        .into_response()
+}
+
+/// Reads a request body, at most `limit` bytes and within `timeout`: 413 past the limit
+/// (without reading the rest), 408 when the client is too slow, 400 when it breaks off.
+pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Response> {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(e)) => {
+            let too_big = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_big {
+                Err(too_large(limit))
+            } else {
+                Err((StatusCode::BAD_REQUEST, "the body could not be read").into_response())
+            }
+        }
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            "the body took too long to arrive",
+        )
+            .into_response()),
+    }
+}
+
+/// Every request runs in a span with its own id, so one log search follows a command from
+/// its acknowledgement through the background work it starts; Slack handlers add the
+/// trigger id to it.
+async fn in_request_span(req: Request, next: Next) -> Response {
+    let id = format!("{:016x}", rand::random::<u64>());
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        trigger = tracing::field::Empty,
+    );
+    next.run(req).instrument(span).await
+}
+
+/// Readiness: the database answers. No Slack call (a probe every few seconds must not spend
+/// Slack's rate limit) and nothing about the workspace for anonymous callers.
+async fn readyz(State(app): State<AppState>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the database doesn't answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the database doesn't answer",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Whether a /metrics request may see the figures: from this machine, or with METRICS_TOKEN.
+fn may_read_metrics(app: &AppState, peer: Option<SocketAddr>, headers: &HeaderMap) -> bool {
+    if peer.is_some_and(|p| p.ip().is_loopback()) {
+        return true;
+    }
+    let Some(token) = &app.metrics_token else {
+        return false;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    use secrecy::ExposeSecret;
+    given.is_some_and(|g| {
+        let want = token.expose_secret().as_bytes();
+        // Compared in full whatever the first difference, so timing says nothing.
+        g.len() == want.len() && g.bytes().zip(want).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    })
+}
+
+/// Prometheus metrics: the in-process series and the outbox as the database has it. Only
+/// loopback clients, or clients with METRICS_TOKEN, may read them.
+async fn metrics(
+    State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+) -> Response {
+    if !may_read_metrics(&app, peer.map(|c| c.0 .0), &headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "metrics are served to this machine only; set METRICS_TOKEN and send it as a bearer token to read them from elsewhere",
+        )
+            .into_response();
+    }
     let now = chrono::Utc::now().timestamp();
     let mut gauges = Vec::new();
-    if let Ok(b) = app.store.outbox_backlog().await {
+    if let Ok(b) = app.store.outbox_backlog(now - 86_400).await {
         gauges.push((
             "vibe_outbox_pending",
             "Channel messages waiting to be delivered.",
@@ -146,6 +280,11 @@ async fn metrics(State(app): State<AppState>) -> Response {
             "vibe_outbox_failed",
             "Channel messages given up on.",
             b.failed as f64,
+        ));
+        gauges.push((
+            "vibe_notifications_set_aside",
+            "Notifications set aside because they couldn't be turned into messages.",
+            b.notifications_set_aside as f64,
         ));
         gauges.push((
             "vibe_outbox_oldest_pending_seconds",
@@ -234,12 +373,14 @@ impl Application {
                 }
             })
         });
-        let mut stop_http = stop.clone();
-        axum::serve(self.listener, router(app.clone()))
-            .with_graceful_shutdown(async move {
-                let _ = stop_http.wait_for(|s| *s).await;
-            })
-            .await?;
+        serve_http(
+            self.listener,
+            router(app.clone()),
+            Duration::from_millis(app.settings.server.header_timeout_ms),
+            stop.clone(),
+        )
+        .await;
+        // Each task logs its own errors; a join error would only be a panic, already printed.
         if let Some(s) = socket {
             let _ = s.await;
         }
@@ -254,6 +395,69 @@ impl Application {
             let _ = w.await;
         }
         Ok(())
+    }
+}
+
+/// Accepts connections until `stop`, each served by hyper's HTTP/1 with a deadline for its
+/// headers (a client that trickles them is dropped), then lets open requests finish.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    header_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "can't accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            // A closed channel means the owner is gone: stop too.
+            changed = stop.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "can't set TCP_NODELAY");
+        }
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                let mut router = router.clone();
+                tower_service::Service::call(&mut router, req.map(Body::new))
+            });
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open 30 s after the stop");
     }
 }
 

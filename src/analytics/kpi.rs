@@ -77,7 +77,7 @@ pub fn sum_known(values: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
     values.into_iter().fold(None, |acc, v| match (acc, v) {
         (a, None) => a,
         (None, Some(v)) => Some(v),
-        (Some(a), Some(v)) => Some(a + v),
+        (Some(a), Some(v)) => Some(a.saturating_add(v)),
     })
 }
 
@@ -111,7 +111,7 @@ pub fn kpis(rows: &[DayRow], from: NaiveDate, to: NaiveDate) -> Kpis {
     let mut accounts: Vec<i64> = Vec::new();
     for r in rows.iter().filter(|r| r.day >= from && r.day <= to) {
         accumulate(&mut counters, &r.counters);
-        posts += r.posts_published;
+        posts = r.posts_published.saturating_add(posts);
     }
     for r in rows {
         if !accounts.contains(&r.account) {
@@ -131,11 +131,11 @@ pub fn kpis(rows: &[DayRow], from: NaiveDate, to: NaiveDate) -> Kpis {
             .max_by_key(|r| r.day)
             .and_then(|r| r.followers)
     };
-    let (mut start, mut end) = (None, None);
+    let (mut start, mut end): (Option<i64>, Option<i64>) = (None, None);
     for a in accounts {
         if let (Some(s), Some(e)) = (last_followers(a, from, true), last_followers(a, to, false)) {
-            start = Some(start.unwrap_or(0) + s);
-            end = Some(end.unwrap_or(0) + e);
+            start = Some(start.unwrap_or(0).saturating_add(s));
+            end = Some(end.unwrap_or(0).saturating_add(e));
         }
     }
     let e = engagements(&counters);

@@ -18,8 +18,12 @@ pub enum ReportError {
     NoAccounts(String),
     #[error("--from {from} is after --to {to}")]
     BadRange { from: NaiveDate, to: NaiveDate },
+    #[error("{days} days is too long for one report: a report covers at most {MAX_REPORT_DAYS} days (three years); ask for a shorter range")]
+    RangeTooLong { days: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// What a report is asked for.
@@ -45,6 +49,33 @@ impl ReportRequest {
             timezone,
         }
     }
+}
+
+/// The longest range one report may cover: three years. Longer ones would load and chart
+/// more than anyone reads, and let one request hold the machine.
+pub const MAX_REPORT_DAYS: i64 = 3 * 365 + 1;
+
+/// Checks a requested range before any work: `from` not after `to`, and at most
+/// [`MAX_REPORT_DAYS`] long (with only `from`, counted to `today`). Cheap, so a command is
+/// refused at once rather than after a long build.
+pub fn check_range(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(), ReportError> {
+    let (Some(from), end) = (from, to.unwrap_or(today)) else {
+        return Ok(());
+    };
+    if let Some(to) = to {
+        if from > to {
+            return Err(ReportError::BadRange { from, to });
+        }
+    }
+    let days = (end - from).num_days() + 1;
+    if days > MAX_REPORT_DAYS {
+        return Err(ReportError::RangeTooLong { days });
+    }
+    Ok(())
 }
 
 /// Builds a report from the store as of `now`.
@@ -77,6 +108,7 @@ pub async fn build_report(
     }
     let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     let today = now.with_timezone(&req.timezone).date_naive();
+    check_range(req.from, req.to, today)?;
     let (period, data_through) = match (req.from, req.to) {
         (Some(from), Some(to)) => {
             if from > to {
@@ -132,22 +164,41 @@ pub async fn build_report(
         PeriodKind::Monthly => "Monthly",
         PeriodKind::Custom => "Custom",
     };
-    Ok(report::build(ReportInput {
-        title: format!("{kind_word} report: {scope}"),
-        period,
-        brand: req.brand.clone(),
-        platform: req.platform,
-        timezone: req.timezone.name().to_string(),
-        currency: settings.report.currency.code().to_string(),
-        now,
-        data_through,
-        accounts: &accounts,
-        days: &days,
-        posts: &posts,
-        funnel: &funnel,
-        alerts,
-        detectors: &settings.detectors,
-    }))
+    let title = format!("{kind_word} report: {scope}");
+    let (brand, platform) = (req.brand.clone(), req.platform);
+    let timezone = req.timezone.name().to_string();
+    let currency = settings.report.currency.code().to_string();
+    let detectors = settings.detectors.clone();
+    // Scoring, forecasting and sentiment are CPU work: on a blocking thread, so the threads
+    // that answer requests stay free however long the range.
+    off_the_workers(move || {
+        report::build(ReportInput {
+            title,
+            period,
+            brand,
+            platform,
+            timezone,
+            currency,
+            now,
+            data_through,
+            accounts: &accounts,
+            days: &days,
+            posts: &posts,
+            funnel: &funnel,
+            alerts,
+            detectors: &detectors,
+        })
+    })
+    .await
+}
+
+/// Runs pure CPU work on tokio's blocking pool.
+async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ReportError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ReportError::Internal(format!("the computation stopped: {e}")))
 }
 
 /// What one analysis cycle did.
@@ -180,14 +231,18 @@ pub async fn analyse(
     let days = store.account_days(&ids, from, end).await?;
     let posts = store.post_series(&ids, end - Days::new(29), end).await?;
     let funnel = store.funnel_rows(&ids, None, None, from, end).await?;
-    let found = detect::detect(&DetectInput {
-        accounts: &accounts,
-        days: &days,
-        posts: &posts,
-        funnel: &funnel,
-        end,
-        settings: detectors,
-    });
+    let settings = detectors.clone();
+    let found = off_the_workers(move || {
+        detect::detect(&DetectInput {
+            accounts: &accounts,
+            days: &days,
+            posts: &posts,
+            funnel: &funnel,
+            end,
+            settings: &settings,
+        })
+    })
+    .await?;
     let mut out = AnalysisReport {
         through: Some(end),
         detected: found.len(),

@@ -123,7 +123,7 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut out = String::new();
     let result = execute(store, command, format, &mut out).await;
-    print!("{out}");
+    out!("{out}");
     exit_code(result)
 }
 

@@ -98,9 +98,9 @@ pub async fn report(store: &Store, settings: &Settings, a: ReportArgs) -> anyhow
         Some(path) => {
             std::fs::write(&path, body)
                 .map_err(|e| anyhow::anyhow!("can't write {}: {e}", path.display()))?;
-            println!("Wrote {}", path.display());
+            outln!("Wrote {}", path.display());
         }
-        None => print!("{body}"),
+        None => out!("{body}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -108,17 +108,20 @@ pub async fn report(store: &Store, settings: &Settings, a: ReportArgs) -> anyhow
 pub async fn alerts(store: &Store, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let open = store.open_alerts(Utc::now().timestamp()).await?;
     if format == OutputFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&open)?);
+        outln!("{}", serde_json::to_string_pretty(&open)?);
     } else if open.is_empty() {
-        println!("No open alerts. `vibe analyze` runs the detectors.");
+        outln!("No open alerts. `vibe analyze` runs the detectors.");
     } else {
         for a in &open {
             let when = chrono::DateTime::from_timestamp(a.opened_at, 0)
                 .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "#{:<4} {:<8} {:<18} {when}\n      {}",
-                a.id, a.alert.severity, a.alert.kind, a.alert.message
+                a.id,
+                a.alert.severity,
+                a.alert.kind,
+                a.alert.message
             );
         }
     }
@@ -137,7 +140,7 @@ pub async fn analyze(store: &Store, settings: &Settings) -> anyhow::Result<ExitC
         }
     };
     let tests = crate::experiments::check(store, now).await?;
-    println!(
+    outln!(
         "Detectors: {} condition(s) through {}, {} new alert(s), {} resolved.",
         detected.detected,
         detected
@@ -147,7 +150,7 @@ pub async fn analyze(store: &Store, settings: &Settings) -> anyhow::Result<ExitC
         detected.opened.len(),
         detected.resolved
     );
-    println!(
+    outln!(
         "A/B tests: started {}, analysed {}, concluded {}.",
         tests.started.len(),
         tests.analysed.len(),
@@ -157,7 +160,7 @@ pub async fn analyze(store: &Store, settings: &Settings) -> anyhow::Result<ExitC
     match service::build_report(store, settings, &req, now).await {
         Ok(r) => {
             let id = store.save_report(&r).await?;
-            println!(
+            outln!(
                 "Weekly report #{id} ({} to {}): score {}; {} open alert(s), {} recommendation(s). Show it with: vibe report weekly",
                 r.period.from,
                 r.period.to,
@@ -166,7 +169,7 @@ pub async fn analyze(store: &Store, settings: &Settings) -> anyhow::Result<ExitC
                 r.recommendations.len()
             );
         }
-        Err(ReportError::NoAccounts(_)) => println!("No accounts yet: no report."),
+        Err(ReportError::NoAccounts(_)) => outln!("No accounts yet: no report."),
         Err(ReportError::Store(e)) => return Err(e.into()),
         Err(e) => eprintln!("error: {e}"),
     }
@@ -194,16 +197,16 @@ pub async fn demo_report(
     };
     store.save_report(&r).await?;
     let symbol = settings.report.currency.symbol();
-    println!(
+    outln!(
         "\nThe detectors raised {} alert(s). The weekly report:\n",
         found.opened.len()
     );
-    print!("{}", render(&r, Style::Text, symbol));
+    out!("{}", render(&r, Style::Text, symbol));
     let page =
         crate::analytics::render::html_page(&r, symbol, &crate::analytics::charts::charts(&r));
     std::fs::write(html, page)
         .map_err(|e| anyhow::anyhow!("can't write {}: {e}", html.display()))?;
-    println!("\nThe report with its charts: {}", html.display());
+    outln!("\nThe report with its charts: {}", html.display());
     Ok(())
 }
 

@@ -1,8 +1,20 @@
 //! The command-line adapter: parses arguments, loads the configuration, opens the store and
 //! prints results. Logic lives in the modules it calls.
 
+/// `println!` for terminal output that survives a closed stdout (see [`out`]).
+macro_rules! outln {
+    () => { $crate::cli::out::write(format_args!(""), true) };
+    ($($t:tt)*) => { $crate::cli::out::write(format_args!($($t)*), true) };
+}
+
+/// `print!` for terminal output that survives a closed stdout (see [`out`]).
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::out::write(format_args!($($t)*), false) };
+}
+
 pub mod abtest;
 mod analysis;
+pub mod out;
 pub mod schedule;
 
 pub use analysis::period_and_platform;
@@ -229,8 +241,9 @@ pub enum ReportFormat {
 }
 
 fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a date like 2026-03-01"))
+    let day = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date like 2026-03-01"))?;
+    crate::domain::check_day(day)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -500,10 +513,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     let settings = &config.settings;
     match command {
         Command::Config => {
-            print!("{}", settings.to_redacted_toml());
-            println!("\n# secrets (from the environment only)");
+            out!("{}", settings.to_redacted_toml());
+            outln!("\n# secrets (from the environment only)");
             for (var, set) in config.secrets.presence() {
-                println!(
+                outln!(
                     "# {var}: {}",
                     if set { "set (redacted)" } else { "not set" }
                 );
@@ -564,6 +577,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let store = open_store(settings).await?;
             let origin = schedule::Origin {
                 actor: "cli".into(),
+                seconds_field: settings.scheduler.seconds_field,
                 ..Default::default()
             };
             let mut out = String::new();
@@ -576,16 +590,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             )
             .await;
             store.close().await;
-            print!("{out}");
+            out!("{out}");
             abtest::exit_code(result)
         }
         Command::Serve { listen } => serve_for(config, listen, None).await,
         Command::Start { duration, listen } => serve_for(config, listen, Some(duration)).await,
         Command::Health { format } => {
-            let store = match Store::connect(&settings.database).await {
+            let store = match Store::connect_existing(&settings.database).await {
                 Ok(s) => s,
                 Err(e) => {
-                    println!("FAIL database    {e}");
+                    outln!("FAIL database    {e}");
                     return Ok(ExitCode::FAILURE);
                 }
             };
@@ -602,8 +616,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             .await;
             store.close().await;
             match format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&h)?),
-                OutputFormat::Text => print!("{}", h.text()),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&h)?),
+                OutputFormat::Text => out!("{}", h.text()),
             }
             Ok(if h.healthy {
                 ExitCode::SUCCESS
@@ -620,7 +634,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let store = Store::connect(&settings.database).await?;
             let applied = store.migrate().await?;
-            println!(
+            outln!(
                 "{}: {applied} migration(s) applied; schema at {} of {} known",
                 settings.database.url.redacted(),
                 store.applied_migrations().await?,
@@ -802,7 +816,16 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<ExitCode>
                 .await
             {
                 Ok(_) => {
-                    println!("{token}");
+                    // The token exists only in this output: if it can't be written, it is
+                    // revoked at once rather than left live and unknown.
+                    if let Err(e) = out::write_flushed(&format!("{token}\n")) {
+                        let revoked = store.revoke_api_token(name.trim(), now).await;
+                        eprintln!(
+                            "error: can't write the token to standard output ({e}); it was revoked{}. Run the command again.",
+                            if revoked.is_ok() { "" } else { " (the revocation failed too: run vibe token revoke)" }
+                        );
+                        return Ok(ExitCode::FAILURE);
+                    }
                     eprintln!(
                         "Token {name:?} ({}) created. It is shown only now: store it as a secret. \
                          Send it as `Authorization: Bearer <token>`.",
@@ -820,21 +843,25 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<ExitCode>
         TokenCommand::List { format } => {
             let tokens = store.api_tokens().await?;
             if format == OutputFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&tokens)?);
+                outln!("{}", serde_json::to_string_pretty(&tokens)?);
             } else if tokens.is_empty() {
-                println!("No tokens. Create one with: vibe token create NAME");
+                outln!("No tokens. Create one with: vibe token create NAME");
             } else {
                 let when = |t: Option<i64>| {
                     t.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
                         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                         .unwrap_or_else(|| "-".into())
                 };
-                println!(
+                outln!(
                     "{:<20} {:<10} {:<34} {:<16} {:<16} revoked",
-                    "name", "prefix", "scopes", "created", "last used"
+                    "name",
+                    "prefix",
+                    "scopes",
+                    "created",
+                    "last used"
                 );
                 for t in tokens {
-                    println!(
+                    outln!(
                         "{:<20} {:<10} {:<34} {:<16} {:<16} {}",
                         t.name,
                         t.prefix,
@@ -849,7 +876,7 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<ExitCode>
         }
         TokenCommand::Revoke { name } => {
             if store.revoke_api_token(&name, now).await? {
-                println!("Token {name:?} revoked.");
+                outln!("Token {name:?} revoked.");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("error: no live token named {name:?}");
@@ -860,8 +887,8 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<ExitCode>
 }
 
 async fn print_demo_tests(store: &Store, ids: &[i64]) -> anyhow::Result<()> {
-    println!();
-    println!("A/B tests:");
+    outln!();
+    outln!("A/B tests:");
     for id in ids {
         let Some(e) = store.experiment(*id).await? else {
             continue;
@@ -871,13 +898,15 @@ async fn print_demo_tests(store: &Store, ids: &[i64]) -> anyhow::Result<()> {
             Some(v) => v.clone(),
             None => crate::experiments::render::verdict_sentence(&e, &result),
         };
-        println!(
+        outln!(
             "  #{id} {} ({}, {}): {line}",
-            e.design.name, e.design.kind, e.status
+            e.design.name,
+            e.design.kind,
+            e.status
         );
     }
     if let Some(first) = ids.first() {
-        println!("  See the analysis with: vibe abtest results {first}");
+        outln!("  See the analysis with: vibe abtest results {first}");
     }
     Ok(())
 }
@@ -890,7 +919,7 @@ fn plural(n: usize, noun: &str) -> String {
 
 fn print_import(r: &import::ImportReport) {
     let secs = r.elapsed.as_secs_f64();
-    println!(
+    outln!(
         "Imported {} ({}): {} rows in {secs:.2} s ({} rows/s)",
         r.path.display(),
         r.format,
@@ -898,7 +927,7 @@ fn print_import(r: &import::ImportReport) {
         thousands((r.rows as f64 / secs.max(1e-9)) as i64)
     );
     let s = &r.stats;
-    println!(
+    outln!(
         "  wrote {} of {}, {} and {} for {}; {} of rollups rebuilt",
         plural(s.post_snapshots, "post snapshot"),
         plural(s.posts, "post"),
@@ -908,22 +937,22 @@ fn print_import(r: &import::ImportReport) {
         plural(s.rollup_days, "account-day")
     );
     if !r.skipped.is_empty() {
-        println!(
+        outln!(
             "  skipped {} invalid row(s):",
             r.skipped.iter().filter(|i| i.line > 0).count()
         );
         for issue in &r.skipped {
-            println!("    {}", issue.located(&r.path));
+            outln!("    {}", issue.located(&r.path));
         }
     }
     if r.missing.total() > 0 {
-        println!("  warning: {} empty cell(s):", r.missing.total());
+        outln!("  warning: {} empty cell(s):", r.missing.total());
         for line in r.missing.lines() {
-            println!("    {line}");
+            outln!("    {line}");
         }
     }
     for note in &r.notes {
-        println!("  note: {note}");
+        outln!("  note: {note}");
     }
 }
 
@@ -935,14 +964,14 @@ async fn print_demo(
 ) -> anyhow::Result<()> {
     let today = plan.now.date_naive();
     let first = today - chrono::Days::new(u64::from(plan.days) - 1);
-    println!(
+    outln!(
         "vibe demo: {} days of data ({first} to {today}), seed {}, stored in {}",
         plan.days,
         plan.seed,
         settings.database.url.redacted()
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<17} {:<10} {:<17} {:>6} {:>10} {:>20} {:>12} {:>12}",
         "brand",
         "platform",
@@ -960,7 +989,7 @@ async fn print_demo(
             _ => "-".into(),
         };
         let seen = a.impressions.or(a.views);
-        println!(
+        outln!(
             "{:<17} {:<10} {:<17} {:>6} {:>10} {:>20} {:>12} {:>12}",
             a.brand.as_deref().unwrap_or("-"),
             a.platform,
@@ -972,19 +1001,19 @@ async fn print_demo(
             opt(a.engagements),
         );
     }
-    println!();
+    outln!();
     let symbol = settings.report.currency.symbol();
     let money = |c: Option<i64>| {
         c.map(|c| format!("{symbol}{}", thousands(c / 100)))
             .unwrap_or_else(|| "-".into())
     };
-    println!("Paid campaigns:");
+    outln!("Paid campaigns:");
     for c in store.campaign_totals().await? {
         let cpl = match (c.spend_cents, c.leads) {
             (Some(s), Some(l)) if l > 0 => format!("{symbol}{:.2}", s as f64 / 100.0 / l as f64),
             _ => "-".into(),
         };
-        println!(
+        outln!(
             "  {:<20} {:<10} {:>3} days  spend {:>9}  revenue {:>9}  leads {:>6}  cost per lead {cpl}",
             c.campaign,
             c.platform,
@@ -994,28 +1023,32 @@ async fn print_demo(
             opt(c.leads),
         );
     }
-    println!();
-    println!("Planted in the data for the analysis to find:");
+    outln!();
+    outln!("Planted in the data for the analysis to find:");
     for v in &data.viral_posts {
-        println!(
+        outln!(
             "  viral post: {} @{} post {} published {} ({}x the usual engagement)",
-            v.platform, v.handle, v.post_id, v.published, v.boost
+            v.platform,
+            v.handle,
+            v.post_id,
+            v.published,
+            v.boost
         );
     }
-    println!(
+    outln!(
         "  performance drop: {} @{} reach down {:.0}% since {}",
         data.drop.platform,
         data.drop.handle,
         data.drop.reach_lost * 100.0,
         data.drop.from
     );
-    println!(
+    outln!(
         "  costly campaign: {} (cost per lead far above the others)",
         data.costly_campaign
     );
     let t = store.table_counts().await?;
-    println!();
-    println!(
+    outln!();
+    outln!(
         "Database totals: {} brands, {} accounts, {} posts, {} post snapshots, {} follower counts, \
          {} funnel days, {} post-days and {} account-days of rollups.",
         t.brands,

@@ -18,6 +18,9 @@ pub struct Origin {
     pub actor: String,
     pub channel: Option<String>,
     pub user_tz: Option<Tz>,
+    /// Whether `--cron` may have a seconds field (the operator's `scheduler.seconds_field`, in
+    /// the terminal only).
+    pub seconds_field: bool,
 }
 
 /// What the words after `add daily|weekly` say.
@@ -28,8 +31,6 @@ pub struct Placement {
     pub channel: Option<String>,
     pub tz: Option<Tz>,
 }
-
-const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 /// `09:00`, `9:30`, `9am`, `9:30pm` as (hour, minute).
 fn time_of_day(w: &str) -> Option<(u32, u32)> {
@@ -58,17 +59,9 @@ fn time_of_day(w: &str) -> Option<(u32, u32)> {
     Some((h, m))
 }
 
+/// A weekday by its short or full name (`mon`, `Monday`), nothing else.
 fn weekday(w: &str) -> Option<usize> {
-    let t = w.trim().to_lowercase();
-    DAYS.iter().position(|d| {
-        t == *d
-            || (t.len() > 3
-                && t.len() <= 9
-                && t.starts_with(d)
-                && "sunday monday tuesday wednesday thursday friday saturday"
-                    .split(' ')
-                    .any(|full| full.starts_with(&t)))
-    })
+    crate::scheduler::cron::weekday_by_name(w).map(|d| d as usize)
 }
 
 /// A channel as Slack sends a mention (`<#C0123ABCD|name>`), or an ID.
@@ -94,6 +87,7 @@ pub fn placement(
     kind: DigestKind,
     words: &[String],
     cron: Option<&str>,
+    seconds_field: bool,
 ) -> Result<Placement, String> {
     let mut at: Option<(u32, u32)> = None;
     let mut day: Option<usize> = None;
@@ -137,7 +131,7 @@ pub fn placement(
             if at.is_some() || day.is_some() {
                 return Err("give either a time and day or --cron, not both".into());
             }
-            let spec: CronSpec = expr.parse()?;
+            let spec = CronSpec::parse_with(expr, seconds_field)?;
             spec.expr
         }
         None => {
@@ -200,7 +194,8 @@ pub async fn execute(
     let now = Utc::now();
     match command {
         ScheduleCommand::Add { kind, words, cron } => {
-            let place = placement(kind, &words, cron.as_deref()).map_err(Failure::Usage)?;
+            let place = placement(kind, &words, cron.as_deref(), origin.seconds_field)
+                .map_err(Failure::Usage)?;
             let Some(channel) = place.channel.or_else(|| origin.channel.clone()) else {
                 return Err(Failure::Usage(
                     "name the channel to post to, e.g. `vibe schedule add daily 09:00 C0123ABCD`"
@@ -215,7 +210,8 @@ pub async fn execute(
                 channel: channel.clone(),
                 created_by: origin.actor.clone(),
             };
-            let spec: CronSpec = place.cron.parse().map_err(Failure::Usage)?;
+            let spec =
+                CronSpec::parse_with(&place.cron, origin.seconds_field).map_err(Failure::Usage)?;
             let next = when(spec.next_after(tz, now), tz);
             match store.add_schedule(&new, now.timestamp()).await? {
                 Ok(id) => out.push_str(&format!(
@@ -250,6 +246,7 @@ pub async fn execute(
                 let next = s
                     .cron
                     .parse::<CronSpec>()
+                    .or_else(|_| CronSpec::parse_with(&s.cron, origin.seconds_field))
                     .ok()
                     .and_then(|c| c.next_after(tz, now));
                 out.push_str(&format!(
@@ -333,7 +330,8 @@ mod tests {
             ),
         ];
         for (kind, text, cron, channel, tz) in cases {
-            let p = placement(kind, &words(text), None).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let p = placement(kind, &words(text), None, false)
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(p.cron, cron, "{text}");
             assert_eq!(p.channel.as_deref(), channel, "{text}");
             assert_eq!(p.tz, tz, "{text}");
@@ -351,16 +349,29 @@ mod tests {
             (DigestKind::Weekly, "mon tue", "--cron"),
             (DigestKind::Daily, "9:5", "not a time"),
             (DigestKind::Daily, "13pm", "not a time"),
+            (DigestKind::Weekly, "monkey 09:00", "not a time"),
+            (DigestKind::Weekly, "mond 09:00", "not a time"),
         ];
         for (kind, text, want) in cases {
-            let e = placement(kind, &words(text), None).unwrap_err();
+            let e = placement(kind, &words(text), None, false).unwrap_err();
             assert!(e.contains(want), "{text}: {e}");
         }
-        let e = placement(DigestKind::Daily, &words("09:00"), Some("0 9 * * 1-5")).unwrap_err();
+        let e = placement(
+            DigestKind::Daily,
+            &words("09:00"),
+            Some("0 9 * * 1-5"),
+            false,
+        )
+        .unwrap_err();
         assert!(e.contains("not both"), "{e}");
-        let p = placement(DigestKind::Daily, &[], Some("0  9 * * 1-5")).unwrap();
+        let p = placement(DigestKind::Daily, &[], Some("0  9 * * 1-5"), false).unwrap();
         assert_eq!(p.cron, "0 9 * * 1-5");
-        assert!(placement(DigestKind::Daily, &[], Some("every day")).is_err());
+        assert!(placement(DigestKind::Daily, &[], Some("every day"), false).is_err());
+        let never = placement(DigestKind::Daily, &[], Some("0 0 31 2 *"), false).unwrap_err();
+        assert!(never.contains("never runs"), "{never}");
+        let secs = placement(DigestKind::Daily, &[], Some("*/1 * * * * *"), false).unwrap_err();
+        assert!(secs.contains("5 fields"), "{secs}");
+        assert!(placement(DigestKind::Daily, &[], Some("*/1 * * * * *"), true).is_ok());
     }
 
     #[test]

@@ -87,8 +87,33 @@ impl FromStr for Platform {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Count(u64);
 
-/// The largest count the store can hold (its columns are signed 64-bit).
-pub const MAX_COUNT: u64 = i64::MAX as u64;
+/// The largest count accepted: a trillion, far above anything a platform reports for one
+/// post or account, and small enough that sums over millions of posts and years of days stay
+/// far from the store's signed 64-bit limit.
+pub const MAX_COUNT: u64 = 1_000_000_000_000;
+
+/// The years a date vibe accepts may fall in (a snapshot, a funnel day, a report's range):
+/// wide enough for any real history and plan, narrow enough that no arithmetic on dates can
+/// overflow or build a table of millennia.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2200;
+
+/// Whether `day` is within [`YEARS`]; the message to show when it isn't.
+pub fn check_day(day: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+    use chrono::Datelike;
+    if YEARS.contains(&day.year()) {
+        Ok(day)
+    } else {
+        Err(format!(
+            "{day} is out of range: dates run from {}-01-01 to {}-12-31",
+            YEARS.start(),
+            YEARS.end()
+        ))
+    }
+}
+
+/// The largest amount accepted, in minor units: ten trillion (a hundred billion in major
+/// units), for the same reason.
+pub const MAX_MONEY_CENTS: i64 = 10_000_000_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CountError {
@@ -96,7 +121,7 @@ pub enum CountError {
     NotANumber(String),
     #[error("{0} is negative; counts can't be")]
     Negative(String),
-    #[error("{0} is too large")]
+    #[error("{0} is larger than any platform reports (the limit is 1,000,000,000,000)")]
     TooLarge(String),
 }
 
@@ -159,7 +184,7 @@ pub enum MoneyError {
     Negative(String),
     #[error("{0} has more than two decimals")]
     TooPrecise(String),
-    #[error("{0} is too large")]
+    #[error("{0} is too large (the limit is 100,000,000,000.00)")]
     TooLarge(String),
 }
 
@@ -195,6 +220,7 @@ impl Money {
         whole
             .checked_mul(100)
             .and_then(|c| c.checked_add(cents_part))
+            .filter(|c| *c <= MAX_MONEY_CENTS)
             .map(Money)
             .ok_or_else(|| MoneyError::TooLarge(t.to_string()))
     }
@@ -460,10 +486,18 @@ mod tests {
             ("42", Ok(42)),
             (" 7 ", Ok(7)),
             ("12.0", Ok(12)),
-            ("9223372036854775807", Ok(i64::MAX as u64)),
+            ("1000000000000", Ok(MAX_COUNT)),
             (
-                "9223372036854775808",
-                Err(CountError::TooLarge("9223372036854775808".into())),
+                "1000000000001",
+                Err(CountError::TooLarge("1000000000001".into())),
+            ),
+            (
+                "9223372036854775807",
+                Err(CountError::TooLarge("9223372036854775807".into())),
+            ),
+            (
+                "99999999999999999999999",
+                Err(CountError::TooLarge("99999999999999999999999".into())),
             ),
             ("-3", Err(CountError::Negative("-3".into()))),
             ("-", Err(CountError::NotANumber("-".into()))),
@@ -494,6 +528,15 @@ mod tests {
             ("-1", Err(MoneyError::Negative("-1".into()))),
             ("$5", Err(MoneyError::NotAnAmount("$5".into()))),
             (".5", Err(MoneyError::NotAnAmount(".5".into()))),
+            ("100000000000", Ok(MAX_MONEY_CENTS)),
+            (
+                "100000000000.01",
+                Err(MoneyError::TooLarge("100000000000.01".into())),
+            ),
+            (
+                "92233720368547758.07",
+                Err(MoneyError::TooLarge("92233720368547758.07".into())),
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(

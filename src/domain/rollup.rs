@@ -44,7 +44,8 @@ pub fn daily_deltas(cumulative: &[DayValues]) -> Vec<DayValues> {
 pub fn accumulate(total: &mut [Option<i64>; N], delta: &[Option<i64>; N]) {
     for (t, d) in total.iter_mut().zip(delta) {
         if let Some(d) = d {
-            *t = Some(t.unwrap_or(0) + d);
+            // Counts are bounded at the edge; saturating keeps a sum from ever wrapping.
+            *t = Some(t.unwrap_or(0).saturating_add(*d));
         }
     }
 }

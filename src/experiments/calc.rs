@@ -333,6 +333,12 @@ pub fn plan(
             m,
         ),
         (None, Some(n)) => {
+            if n == 0 || n > super::design::MAX_PLANNED_UNITS {
+                return Err(format!(
+                    "--units is between 1 and {} per arm",
+                    crate::text::thousands(super::design::MAX_PLANNED_UNITS as i64)
+                ));
+            }
             let ai = a.split(arms - 1);
             let m = match metric {
                 MetricType::Proportion => {
@@ -363,9 +369,13 @@ pub fn plan(
         }
     };
     let total = per_arm.iter().sum();
-    let days = daily_traffic
-        .filter(|t| *t > 0.0)
-        .map(|t| ((total as f64 / t).ceil() as u32).max(1));
+    let days = match daily_traffic {
+        Some(t) if !(t.is_finite() && t > 0.0) => {
+            return Err("--daily-traffic must be a positive number".into())
+        }
+        Some(t) => Some(super::design::planned_days(total, t)?),
+        None => None,
+    };
     Ok(PlanResult {
         metric,
         arms,

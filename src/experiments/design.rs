@@ -183,6 +183,28 @@ pub struct Design {
 /// Sample size per arm for every arm, given the plan's weights. Each variant is compared with
 /// the control at alpha / (arms − 1) (Bonferroni), and the arms are scaled so that the comparison
 /// needing the most data gets it.
+/// The most units a plan may call for: beyond this no team will ever reach the sample, and the
+/// arithmetic on sizes stays far from overflowing.
+pub const MAX_PLANNED_UNITS: u64 = 1_000_000_000;
+/// The longest a planned test may run: ten years.
+pub const MAX_PLANNED_DAYS: u32 = 3650;
+
+/// Days to reach `total` units at `daily_traffic` a day (at least one), or why the plan is
+/// beyond reason.
+pub fn planned_days(total: u64, daily_traffic: f64) -> Result<u32, String> {
+    let days = (total as f64 / daily_traffic).ceil();
+    if !(days.is_finite() && days <= f64::from(MAX_PLANNED_DAYS)) {
+        return Err(format!(
+            "at {} units a day it would take {} days to reach {} units; a test can run at most {} days (ten years): plan on more traffic or a larger effect",
+            daily_traffic,
+            if days.is_finite() && days < 1e15 { crate::text::thousands(days as i64) } else { "more than a trillion".into() },
+            crate::text::thousands(total as i64),
+            crate::text::thousands(i64::from(MAX_PLANNED_DAYS))
+        ));
+    }
+    Ok((days as u32).max(1))
+}
+
 pub fn plan_sizes(
     metric: MetricType,
     baseline: f64,
@@ -235,6 +257,14 @@ pub fn plan_sizes(
         }
         .map_err(|e| e.to_string())?;
         scale = scale.max(size.treatment / w);
+    }
+    let total: f64 = weights.iter().map(|w| (scale * w).ceil()).sum();
+    if !(total.is_finite() && total <= MAX_PLANNED_UNITS as f64) {
+        return Err(format!(
+            "this design would need {} units, more than a test can reasonably reach (at most {}): choose a larger minimum detectable effect",
+            if total.is_finite() && total < 1e15 { crate::text::thousands(total as i64) } else { "more than a trillion".into() },
+            crate::text::thousands(MAX_PLANNED_UNITS as i64)
+        ));
     }
     Ok(weights.iter().map(|w| (scale * w).ceil() as u64).collect())
 }
@@ -363,9 +393,15 @@ pub fn design(input: DesignInput) -> Result<Design, DesignErrors> {
         }])
     })?;
     let planned_units: u64 = per_arm.iter().sum();
-    let planned_days = input
-        .daily_traffic
-        .map(|t| ((planned_units as f64 / t).ceil() as u32).max(1));
+    let planned_days = match input.daily_traffic {
+        Some(t) => Some(planned_days(planned_units, t).map_err(|m| {
+            DesignErrors(vec![FieldError {
+                field: "daily_traffic",
+                message: m,
+            }])
+        })?),
+        None => None,
+    };
     Ok(Design {
         name,
         hypothesis: input.hypothesis.filter(|h| !h.trim().is_empty()),
@@ -419,6 +455,42 @@ mod unit {
             created_by: "cli".into(),
             channel_id: None,
         }
+    }
+
+    #[test]
+    fn plans_beyond_reason_are_refused_with_a_message() {
+        // A one-in-a-million baseline and effect need more units than exist.
+        let mut i = input();
+        i.baseline = 0.000001;
+        i.mde = 0.000001;
+        i.daily_traffic = Some(0.001);
+        let e = design(i).unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e:?}");
+        assert_eq!(e.0[0].field, "mde");
+        assert!(
+            e.0[0]
+                .message
+                .contains("more than a test can reasonably reach"),
+            "{e:?}"
+        );
+        // A reasonable size at a trickle of traffic would take centuries.
+        let mut i = input();
+        i.daily_traffic = Some(0.001);
+        let e = design(i).unwrap_err();
+        assert_eq!(e.0[0].field, "daily_traffic");
+        assert!(e.0[0].message.contains("at most 3,650 days"), "{e:?}");
+        // The edges that are fine stay fine.
+        let mut i = input();
+        i.daily_traffic = Some(3.0);
+        let d = design(i).unwrap();
+        assert!(d.planned_days.unwrap() <= MAX_PLANNED_DAYS);
+        assert!(d.planned_units > 0);
+        assert_eq!(
+            planned_days(1, 1e-300).map_err(|e| e.contains("trillion")),
+            Err(true)
+        );
+        assert_eq!(planned_days(3650, 1.0), Ok(3650));
+        assert!(planned_days(3651, 1.0).is_err());
     }
 
     #[test]

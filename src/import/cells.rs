@@ -173,15 +173,16 @@ pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
         return Err(bad());
     };
     let year = t.year();
-    if !(1990..=2200).contains(&year) {
+    if !crate::domain::YEARS.contains(&year) {
         return Err(format!("{s:?} is out of range (year {year})"));
     }
     Ok(t)
 }
 
 pub(crate) fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a date: write it like 2026-03-01"))
+    let day = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date: write it like 2026-03-01"))?;
+    crate::domain::check_day(day)
 }
 
 pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
@@ -197,6 +198,24 @@ pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_outside_the_accepted_years_are_refused() {
+        let cases = [
+            ("2026-03-01", true),
+            ("1990-01-01", true),
+            ("2200-12-31", true),
+            ("0001-01-01", false),
+            ("1989-12-31", false),
+            ("2201-01-01", false),
+            ("+10000-01-01", false),
+            ("9999-12-31", false),
+            ("2026-02-30", false),
+        ];
+        for (s, ok) in cases {
+            assert_eq!(parse_day(s).is_ok(), ok, "{s}: {:?}", parse_day(s));
+        }
+    }
 
     #[test]
     fn timestamps() {

@@ -95,6 +95,12 @@ fn parse_row(
             if exposure < 0.0 {
                 return Err(c.issue("exposure", "can't be negative"));
             }
+            if exposure > crate::domain::MAX_COUNT as f64 {
+                return Err(c.issue(
+                    "exposure",
+                    "is larger than any test exposes (the limit is 1,000,000,000,000)",
+                ));
+            }
             o.exposure = Some(exposure);
             o.units = exposure.round() as u64;
         }

@@ -9,12 +9,14 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
-/// A parsed crontab expression: 5 fields, or 6 with a leading seconds field (for schedules
-/// finer than a minute).
+/// A parsed crontab expression: 5 fields (6 with a leading seconds field only where the
+/// operator allowed it, see [`CronSpec::parse_with`]). When both day-of-month and day-of-week
+/// are restricted, a day matching either runs, as in cron(8).
 #[derive(Debug, Clone)]
 pub struct CronSpec {
     pub expr: String,
-    schedule: cron::Schedule,
+    /// One schedule, or two (day-of-month and day-of-week each alone) whose runs are merged.
+    schedules: Vec<cron::Schedule>,
 }
 
 impl PartialEq for CronSpec {
@@ -25,11 +27,30 @@ impl PartialEq for CronSpec {
 
 const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
-fn weekday_number(s: &str) -> Result<u32, String> {
+const FULL_DAYS: [&str; 7] = [
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+];
+
+/// A weekday by its three-letter or full English name, any case (`mon`, `Monday`); nothing
+/// else that merely starts like one (`monkey` is not Monday).
+pub fn weekday_by_name(s: &str) -> Option<u32> {
     let t = s.trim().to_lowercase();
-    if let Some(i) = DAYS.iter().position(|d| t.starts_with(d) && t.len() <= 9) {
-        return Ok(i as u32);
+    (0..7)
+        .find(|&i| t == DAYS[i] || t == FULL_DAYS[i])
+        .map(|i| i as u32)
+}
+
+fn weekday_number(s: &str) -> Result<u32, String> {
+    if let Some(i) = weekday_by_name(s) {
+        return Ok(i);
     }
+    let t = s.trim();
     match t.parse::<u32>() {
         Ok(n @ 0..=6) => Ok(n),
         Ok(7) => Ok(0),
@@ -82,20 +103,38 @@ fn weekdays(field: &str) -> Result<[bool; 7], String> {
     Ok(days)
 }
 
+/// How far ahead an expression must fire at least once: eight years cover every leap-day
+/// pattern, so `0 0 29 2 *` passes and `0 0 31 2 *` (never) is refused.
+const MUST_FIRE_WITHIN_DAYS: i64 = 8 * 366;
+
 impl FromStr for CronSpec {
     type Err = String;
 
+    /// The 5-field form people write; a sixth (seconds) field is refused.
     fn from_str(expr: &str) -> Result<CronSpec, String> {
+        CronSpec::parse_with(expr, false)
+    }
+}
+
+impl CronSpec {
+    /// Parses `expr`; with `seconds`, a leading seconds field is accepted too (an operator's
+    /// setting for sub-minute test schedules, never what a user types). An expression that
+    /// never fires (`0 0 31 2 *`) is refused.
+    pub fn parse_with(expr: &str, seconds: bool) -> Result<CronSpec, String> {
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let (second, [minute, hour, dom, month, dow]) = match fields[..] {
             [m, h, d, mo, w] => ("0", [m, h, d, mo, w]),
-            [s, m, h, d, mo, w] => (s, [m, h, d, mo, w]),
+            [s, m, h, d, mo, w] if seconds => (s, [m, h, d, mo, w]),
             _ => {
                 return Err(format!(
                     "{expr:?}: a schedule has 5 fields (minute hour day-of-month month day-of-week), e.g. \"0 9 * * 1\" for Mondays at 09:00"
                 ))
             }
         };
+        // cron(8): with both day fields restricted (neither starts with `*`), a day matching
+        // either runs; the `cron` crate would require both.
+        let restricted = |f: &str| !f.starts_with('*') && !f.starts_with('?');
+        let either_day = restricted(dom) && restricted(dow);
         let days = weekdays(dow).map_err(|e| format!("{expr:?}: {e}"))?;
         let dow = if days.iter().all(|d| *d) {
             "*".to_string()
@@ -106,16 +145,58 @@ impl FromStr for CronSpec {
                 .collect();
             n.join(",")
         };
-        let converted = format!("{second} {minute} {hour} {dom} {month} {dow}");
-        let schedule = cron::Schedule::from_str(&converted).map_err(|e| {
-            // The crate's message quotes the converted expression; keep only its reason.
-            let text = e.to_string();
-            let reason = text.lines().last().unwrap_or(&text).trim().to_string();
-            format!("{expr:?} is not a valid schedule: {reason}")
-        })?;
-        Ok(CronSpec {
+        let build = |dom: &str, dow: &str| {
+            let converted = format!("{second} {minute} {hour} {dom} {month} {dow}");
+            cron::Schedule::from_str(&converted).map_err(|e| {
+                // The crate's message quotes the converted expression; keep only its reason.
+                let text = e.to_string();
+                let reason = text.lines().last().unwrap_or(&text).trim().to_string();
+                format!("{expr:?} is not a valid schedule: {reason}")
+            })
+        };
+        let schedules = if either_day {
+            vec![build(dom, "*")?, build("*", &dow)?]
+        } else {
+            vec![build(dom, &dow)?]
+        };
+        let spec = CronSpec {
             expr: expr.split_whitespace().collect::<Vec<_>>().join(" "),
-            schedule,
+            schedules,
+        };
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single();
+        let fires = start.and_then(|s| {
+            spec.next_wall(s.naive_utc())
+                .filter(|t| *t < s.naive_utc() + Duration::days(MUST_FIRE_WITHIN_DAYS))
+        });
+        if fires.is_none() {
+            return Err(format!(
+                "{expr:?} never runs: no date matches its day and month"
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// The first wall-clock time matching the expression after `start` (as if it were UTC).
+    fn next_wall(&self, start: NaiveDateTime) -> Option<NaiveDateTime> {
+        self.walls(start).next()
+    }
+
+    /// Wall-clock times matching the expression after `start`, in order, each once.
+    fn walls(&self, start: NaiveDateTime) -> impl Iterator<Item = NaiveDateTime> + '_ {
+        let start = Utc.from_utc_datetime(&start);
+        let mut iters: Vec<_> = self
+            .schedules
+            .iter()
+            .map(|s| s.after(&start).peekable())
+            .collect();
+        std::iter::from_fn(move || {
+            let next = iters.iter_mut().filter_map(|i| i.peek().copied()).min()?;
+            for i in iters.iter_mut() {
+                if i.peek() == Some(&next) {
+                    i.next();
+                }
+            }
+            Some(next.naive_utc())
         })
     }
 }
@@ -147,10 +228,9 @@ impl CronSpec {
             Duration::hours(3)
         };
         let start = after.with_timezone(&tz).naive_local() - lookback;
-        self.schedule
-            .after(&Utc.from_utc_datetime(&start))
+        self.walls(start)
             .take(20_000)
-            .filter_map(|wall| resolve(tz, wall.naive_utc()))
+            .filter_map(|wall| resolve(tz, wall))
             .find(|t| *t > after)
     }
 
@@ -201,9 +281,16 @@ mod tests {
             ("30 2 1 1 *", "2027-01-01T02:30:00Z"),
             ("*/20 * * * * *", "2026-12-05T12:00:20Z"),
             ("30 0 9 * * 0", "2026-12-06T09:00:30Z"),
+            // Both day fields restricted: the 1st of the month or a Monday, as in cron(8).
+            ("0 9 1 * 1", "2026-12-07T09:00:00Z"),
+            ("0 9 6 * 1", "2026-12-06T09:00:00Z"),
+            ("0 9 1 * 3", "2026-12-09T09:00:00Z"),
+            // A `*`-led field is not a restriction: Mondays that are odd days of the month.
+            ("0 9 */2 * 1", "2026-12-07T09:00:00Z"),
+            ("0 0 29 2 *", "2028-02-29T00:00:00Z"),
         ];
         for (expr, want) in cases {
-            let spec: CronSpec = expr.parse().unwrap();
+            let spec = CronSpec::parse_with(expr, true).unwrap();
             assert_eq!(
                 spec.next_after(chrono_tz::UTC, after),
                 Some(utc(want)),
@@ -214,18 +301,47 @@ mod tests {
 
     #[test]
     fn bad_expressions_say_what_is_wrong() {
-        for expr in [
-            "",
-            "0 9 * *",
-            "0 9 * * * * *",
-            "61 9 * * *",
-            "60 0 9 * * *",
-            "0 9 * * 8",
-            "0 9 * * 5-2",
-            "0 9 * * funday",
-        ] {
+        let cases = [
+            ("", "5 fields"),
+            ("0 9 * *", "5 fields"),
+            ("0 9 * * * * *", "5 fields"),
+            // Seconds only where the operator allowed them.
+            ("*/1 * * * * *", "5 fields"),
+            ("0 0 9 * * 1", "5 fields"),
+            ("61 9 * * *", "not a valid schedule"),
+            ("0 9 * * 8", "not a weekday"),
+            ("0 9 * * 5-2", "backwards"),
+            ("0 9 * * funday", "not a weekday"),
+            ("0 9 * * monkey", "not a weekday"),
+            ("0 9 * * mond", "not a weekday"),
+            ("0 0 31 2 *", "never runs"),
+            ("0 0 30 2 *", "never runs"),
+            ("0 0 31 4,6,9,11 *", "never runs"),
+        ];
+        for (expr, want) in cases {
             let e = expr.parse::<CronSpec>().unwrap_err();
-            assert!(!e.is_empty(), "{expr}");
+            assert!(e.contains(want), "{expr}: {e}");
+        }
+        assert!(CronSpec::parse_with("60 0 9 * * *", true).is_err());
+        assert!(CronSpec::parse_with("*/1 * * * * *", true).is_ok());
+        // 31 February never comes, but the weekday makes it run on Mondays (cron(8)).
+        assert!("0 0 31 2 1".parse::<CronSpec>().is_ok());
+    }
+
+    #[test]
+    fn weekday_names_are_matched_whole() {
+        let cases = [
+            ("mon", Some(1)),
+            ("Monday", Some(1)),
+            ("SUN", Some(0)),
+            ("saturday", Some(6)),
+            ("monkey", None),
+            ("mo", None),
+            ("sundays", None),
+            ("thurs", None),
+        ];
+        for (name, want) in cases {
+            assert_eq!(weekday_by_name(name), want, "{name}");
         }
     }
 

@@ -78,7 +78,7 @@ pub fn jobs(s: &SchedulerSettings) -> Result<Vec<Job>, String> {
         out.push(Job {
             name: name.to_string(),
             kind,
-            spec: expr.parse()?,
+            spec: CronSpec::parse_with(expr, s.seconds_field)?,
             tz: s.timezone.0,
         });
     }
@@ -86,14 +86,14 @@ pub fn jobs(s: &SchedulerSettings) -> Result<Vec<Job>, String> {
 }
 
 /// The job of a digest schedule added from Slack or the CLI.
-pub fn schedule_job(d: &DigestSchedule) -> Result<Job, String> {
+pub fn schedule_job(d: &DigestSchedule, seconds_field: bool) -> Result<Job, String> {
     Ok(Job {
         name: format!("digest:{}", d.id),
         kind: JobKind::Digest {
             kind: d.kind.parse()?,
             channel: d.channel.clone(),
         },
-        spec: d.cron.parse()?,
+        spec: CronSpec::parse_with(&d.cron, seconds_field)?,
         tz: d
             .timezone
             .parse()
@@ -150,7 +150,7 @@ impl Scheduler {
         match self.app.store.schedules().await {
             Ok(schedules) => {
                 for d in &schedules {
-                    match schedule_job(d) {
+                    match schedule_job(d, self.app.settings.scheduler.seconds_field) {
                         Ok(j) => all.push(j),
                         Err(e) => {
                             tracing::warn!(schedule = d.id, error = %e, "scheduler: skipping a schedule")

@@ -269,9 +269,12 @@ pub struct Message {
 }
 
 impl Message {
+    /// A message with `text` as its top-level text (the notification and fallback line),
+    /// which is escaped here: it often names a test, a brand or a post, and Slack reads it as
+    /// mrkdwn, so `<!channel>` in a name would otherwise ping everyone.
     pub fn new(text: &str, blocks: Vec<SlackBlock>) -> Message {
         Message {
-            text: truncate(text, limits::MESSAGE_TEXT),
+            text: truncate(&escape(text), limits::MESSAGE_TEXT),
             blocks,
         }
     }

@@ -57,15 +57,48 @@ pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<SlackComman
         Err(m) => return Some(ephemeral(&m)),
     }
     tracing::info!(user = %ev.user_id.0, channel = %ev.channel_id.0, command = %text, "slash command");
+    // A report is heavy: its range is checked and its person's share taken before the ack,
+    // so an unreasonable or repeated request is refused at once.
+    let mut ticket = None;
     let ack = match &parsed {
-        Command::Report { .. } => Some(ephemeral(&render::note(
-            "Building the report; it will appear in this channel in a few seconds.",
-        ))),
+        Command::Report { from, to, .. } => {
+            let today = Utc::now().date_naive();
+            if let Err(e) = service::check_range(*from, *to, today) {
+                return Some(ephemeral(&render::error(&e.to_string(), None, &text)));
+            }
+            match app.heavy.admit(&ev.user_id.0) {
+                Ok(t) => ticket = Some(t),
+                Err(e) => {
+                    crate::metrics::inc("vibe_heavy_work_total", &[("outcome", "refused_busy")]);
+                    return Some(ephemeral(&render::note(&format!("Not started: {e}."))));
+                }
+            }
+            Some(ephemeral(&render::note(
+                "Building the report; it will appear in this channel in a few seconds.",
+            )))
+        }
         _ => None,
     };
     let app2 = app.clone();
     app.spawn(async move {
-        let reply = run(&app2, parsed, &ev).await;
+        let reply = match ticket {
+            Some(t) => {
+                let heavy = &app2.heavy;
+                match heavy.run(t, run(&app2, parsed, &ev)).await {
+                    Ok(reply) => {
+                        let outcome = if reply.is_some() { "failed" } else { "done" };
+                        crate::metrics::inc("vibe_heavy_work_total", &[("outcome", outcome)]);
+                        reply
+                    }
+                    Err(e) => {
+                        crate::metrics::inc("vibe_heavy_work_total", &[("outcome", "deadline")]);
+                        tracing::warn!(error = %e, "a report passed its deadline");
+                        Some(render::note(&format!("The report wasn't posted: {e}.")))
+                    }
+                }
+            }
+            None => run(&app2, parsed, &ev).await,
+        };
         if let Some(m) = reply {
             if let Err(e) = app2
                 .web
@@ -101,6 +134,40 @@ async fn first_delivery(app: &AppState, ev: &SlackCommandEvent) -> Result<bool, 
     }
 }
 
+/// How long a role check may take inside Slack's 3 seconds (a user-group lookup is a Web API
+/// call); the rest of the budget is for the work and the answer.
+const INLINE_ROLE_CHECK: std::time::Duration = std::time::Duration::from_millis(1200);
+
+/// [`require`], time-boxed for answers Slack waits for: if the lookup is slow, the person is
+/// told so (nothing was done) and the lookup goes on in the background to fill the cache, so
+/// trying again is quick.
+async fn require_inline(
+    app: &AppState,
+    user: &str,
+    role: Role,
+    doing: &str,
+) -> Result<(), Message> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (app2, user2, doing2) = (app.clone(), user.to_string(), doing.to_string());
+    app.spawn(async move {
+        // The receiver may have given up waiting: then the answer only warms the cache.
+        let _ = tx.send(require(&app2, &user2, role, &doing2).await);
+    });
+    match tokio::time::timeout(INLINE_ROLE_CHECK, rx).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(_)) => Err(render::note(
+            "vibe couldn't check your role; nothing was changed. Try again in a moment.",
+        )),
+        Err(_) => {
+            tracing::warn!(user, "role check timed out inside Slack's 3 seconds");
+            Err(render::note(&format!(
+                "Slack was slow to tell vibe who is in your user groups, so {} didn't start and nothing was changed. Try again in a moment.",
+                doing.to_lowercase()
+            )))
+        }
+    }
+}
+
 /// Whether the person who sent `ev` has `role`; the refusal to show them if not.
 async fn require(app: &AppState, user: &str, role: Role, doing: &str) -> Result<(), Message> {
     match app.roles.has(&app.web, user, role).await {
@@ -118,13 +185,15 @@ async fn require(app: &AppState, user: &str, role: Role, doing: &str) -> Result<
 /// `/vibe abtest new`: the modal (opened inline, as the trigger_id lasts 3 seconds), or the
 /// text form. Returns the ephemeral reply, if any.
 async fn new_test(app: &AppState, ev: &SlackCommandEvent, words: &[String]) -> Option<Message> {
-    if let Err(refusal) = require(app, &ev.user_id.0, Role::Analyst, "Designing a test").await {
+    if let Err(refusal) =
+        require_inline(app, &ev.user_id.0, Role::Analyst, "Designing a test").await
+    {
         return Some(refusal);
     }
     let channel = ev.channel_id.0.as_str();
     if words.is_empty() {
         let open = app.web.open_view(&ev.trigger_id.0, modal::view(channel));
-        return match tokio::time::timeout(std::time::Duration::from_millis(2500), open).await {
+        return match tokio::time::timeout(std::time::Duration::from_millis(1500), open).await {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(render::note(&format!(
                 "vibe couldn't open the form ({e}). You can give the fields as text instead: /vibe abtest new name=\"Question hook\" metric=ctr variants=A,B baseline=4% mde=10% traffic=2000"
@@ -248,6 +317,8 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
                 actor: format!("slack:{user}"),
                 channel: Some(ev.channel_id.0.clone()),
                 user_tz,
+                // What people type in Slack is always 5 fields.
+                seconds_field: false,
             };
             let mut out = String::new();
             let default_tz = app.settings.report.timezone.0;
@@ -399,13 +470,23 @@ pub async fn interaction(app: &AppState, ev: SlackInteractionEvent) -> SlackInte
             for info in a.actions.clone().unwrap_or_default() {
                 let action_ts = info.action_ts.map(|t| t.0).unwrap_or_default();
                 let key = format!("{}:{}:{}", info.action_id.0, user, action_ts);
-                if !app
-                    .store
-                    .first_delivery("action", &key, now)
-                    .await
-                    .unwrap_or(false)
-                {
-                    continue;
+                match app.store.first_delivery("action", &key, now).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        // Say so rather than drop the click: the person would otherwise wait
+                        // for a change that never comes.
+                        let m = internal(e);
+                        if let Some(url) = a.response_url.as_ref() {
+                            let (app2, url) = (app.clone(), url.0.to_string());
+                            app.spawn(async move {
+                                if let Err(e) = app2.web.respond(&url, &m, false, false).await {
+                                    tracing::warn!(error = %e, "can't answer a click through response_url");
+                                }
+                            });
+                        }
+                        continue;
+                    }
                 }
                 let click = actions::Click {
                     user: user.clone(),
@@ -467,7 +548,7 @@ async fn view_submission(
             SlackViewSubmissionErrorsResponse::new(e),
         ))
     };
-    if let Err(refusal) = require(app, &user, Role::Analyst, "Designing a test").await {
+    if let Err(refusal) = require_inline(app, &user, Role::Analyst, "Designing a test").await {
         return errors([("name".to_string(), refusal.text)].into());
     }
     let Some(channel) = channel.filter(|c| !c.is_empty()) else {
@@ -500,13 +581,22 @@ async fn view_submission(
         Ok(Err(field_errors)) => {
             // Let the corrected form be submitted: it comes back with a new hash anyway, but
             // the same one must not be refused as a repeat.
-            let _ = app.store.forget_delivery("view", &key).await;
+            forget_view(app, &key).await;
             errors(modal::errors_by_block(&field_errors))
         }
         Err(e) => {
-            let _ = app.store.forget_delivery("view", &key).await;
+            forget_view(app, &key).await;
             errors([("name".to_string(), internal(e).text)].into())
         }
+    }
+}
+
+/// Forgets a submission that created nothing, so the same form can be sent again. If that
+/// fails, a resubmission of the identical form is taken for a repeat; the person's edited
+/// form has a new hash and goes through, so only the log needs to know.
+async fn forget_view(app: &AppState, key: &str) {
+    if let Err(e) = app.store.forget_delivery("view", key).await {
+        tracing::warn!(error = %e, key, "can't forget a failed form submission");
     }
 }
 

@@ -2,7 +2,7 @@
 //! reads the body (DESIGN.md §7); a request that fails gets 401 and causes nothing. Commands
 //! are acknowledged at once and finished in the background.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -39,7 +39,10 @@ impl IntoResponse for Refusal {
             )
                 .into_response(),
             Refusal::Unverified(why) => {
-                tracing::warn!(%why, "refused an unverified Slack request");
+                crate::metrics::inc("vibe_unverified_requests_total", &[]);
+                if let Some(suppressed) = UNVERIFIED_LOG.allow(chrono::Utc::now().timestamp()) {
+                    tracing::warn!(%why, suppressed, "refused an unverified Slack request (logged at most once a minute; all are counted in vibe_unverified_requests_total)");
+                }
                 (
                     StatusCode::UNAUTHORIZED,
                     "request signature is missing, wrong or stale",
@@ -48,6 +51,55 @@ impl IntoResponse for Refusal {
             }
         }
     }
+}
+
+/// Lets a log line through at most once a minute, counting the ones held back: a flood of
+/// forged requests must not flood the log too.
+pub struct LogLimiter {
+    /// The minute of the last line let through, and how many were held back since.
+    state: std::sync::Mutex<(i64, u64)>,
+}
+
+impl LogLimiter {
+    pub const fn new() -> Self {
+        LogLimiter {
+            state: std::sync::Mutex::new((i64::MIN, 0)),
+        }
+    }
+
+    /// Some(how many were held back since the last one) when a line may be written at `now`.
+    pub fn allow(&self, now: i64) -> Option<u64> {
+        let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let minute = now.div_euclid(60);
+        if g.0 == minute {
+            g.1 += 1;
+            return None;
+        }
+        let held = g.1;
+        *g = (minute, 0);
+        Some(held)
+    }
+}
+
+impl Default for LogLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+static UNVERIFIED_LOG: LogLimiter = LogLimiter::new();
+
+/// Reads a Slack request's body (at most [`crate::server::SLACK_BODY_LIMIT`], within the body
+/// timeout) and verifies it; the body, or the answer to give.
+async fn verified_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    // Refuse at once what could never verify, before reading anything.
+    if app.verifier.is_none() {
+        return Err(Refusal::NotConfigured.into_response());
+    }
+    let body =
+        crate::server::read_body(body, crate::server::SLACK_BODY_LIMIT, app.body_timeout()).await?;
+    verify(app.verifier.as_ref(), headers, &body).map_err(IntoResponse::into_response)?;
+    Ok(body)
 }
 
 /// Checks `X-Slack-Signature` over the raw body and `X-Slack-Request-Timestamp` within five
@@ -77,10 +129,11 @@ fn bad_request(why: &str) -> Response {
     (StatusCode::BAD_REQUEST, why.to_string()).into_response()
 }
 
-async fn command(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = verify(app.verifier.as_ref(), &headers, &body) {
-        return r.into_response();
-    }
+async fn command(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = match verified_body(&app, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let form: std::collections::HashMap<String, String> = match serde_urlencoded::from_bytes(&body)
     {
         Ok(f) => f,
@@ -93,6 +146,7 @@ async fn command(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         Ok(e) => e,
         Err(e) => return bad_request(&format!("not a slash command: {e}")),
     };
+    tracing::Span::current().record("trigger", event.trigger_id.0.as_str());
     let started = std::time::Instant::now();
     let reply = commands::handle(&app, event).await;
     crate::metrics::observe(
@@ -106,10 +160,11 @@ async fn command(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
     }
 }
 
-async fn interaction(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = verify(app.verifier.as_ref(), &headers, &body) {
-        return r.into_response();
-    }
+async fn interaction(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = match verified_body(&app, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     #[derive(serde::Deserialize)]
     struct Form {
         payload: String,
@@ -127,10 +182,11 @@ async fn interaction(State(app): State<AppState>, headers: HeaderMap, body: Byte
     }
 }
 
-async fn event(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = verify(app.verifier.as_ref(), &headers, &body) {
-        return r.into_response();
-    }
+async fn event(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = match verified_body(&app, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let event: SlackPushEvent = match serde_json::from_slice(&body) {
         Ok(e) => e,
         Err(e) => return bad_request(&format!("not an Events API payload: {e}")),
@@ -183,6 +239,20 @@ mod tests {
             h.insert("x-slack-request-timestamp", t.parse().unwrap());
         }
         h
+    }
+
+    #[test]
+    fn unverified_requests_are_logged_at_most_once_a_minute() {
+        let l = LogLimiter::new();
+        let seen: Vec<Option<u64>> = [0, 1, 30, 59, 60, 61, 200]
+            .iter()
+            .map(|t| l.allow(1_800_000_000 + t))
+            .collect();
+        // 1_800_000_000 is a whole minute: 0..59 share one, 60 and 61 the next, 200 another.
+        assert_eq!(
+            seen,
+            vec![Some(0), None, None, None, Some(3), None, Some(1)]
+        );
     }
 
     #[test]

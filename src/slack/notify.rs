@@ -10,14 +10,34 @@ use super::{outbox, render};
 use crate::server::AppState;
 use crate::store::{NewOutboxMessage, StoreError};
 
+/// Why a notification couldn't be turned into messages.
+#[derive(Debug, thiserror::Error)]
+enum NotifyError {
+    /// The database failed: the notification waits for the next pass.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// It can never be rendered (its subject is gone, its data can't be analysed): it is set
+    /// aside with this error rather than tried every two seconds forever.
+    #[error("{0}")]
+    Unrenderable(String),
+}
+
 /// Hands over every waiting notification; returns how many.
 pub async fn hand_over(app: &AppState) -> Result<usize, StoreError> {
     let mut n = 0;
     for (id, kind, subject, _body) in app.store.pending_notifications().await? {
         let messages = match messages(app, id, &kind, subject).await {
             Ok(m) => m,
-            Err(e) => {
+            Err(NotifyError::Store(e)) => {
                 tracing::warn!(notification = id, error = %e, "can't render a notification yet");
+                continue;
+            }
+            Err(NotifyError::Unrenderable(e)) => {
+                tracing::error!(notification = id, kind, subject, error = %e, "notification set aside: it can't be turned into a message");
+                crate::metrics::inc("vibe_notifications_set_aside_total", &[("kind", &kind)]);
+                app.store
+                    .set_aside_notification(id, &e, Utc::now().timestamp())
+                    .await?;
                 continue;
             }
         };
@@ -71,21 +91,23 @@ async fn messages(
     notification: i64,
     kind: &str,
     subject: i64,
-) -> Result<Vec<NewOutboxMessage>, String> {
+) -> Result<Vec<NewOutboxMessage>, NotifyError> {
+    let gone = |what: &str| NotifyError::Unrenderable(format!("{what} {subject} no longer exists"));
     match kind {
         "experiment_concluded" => {
             let e = app
                 .store
                 .experiment(subject)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("the test is gone")?;
+                .await?
+                .ok_or_else(|| gone("test"))?;
             let Some(channel) = e.design.channel_id.clone() else {
                 return Ok(Vec::new());
             };
-            let r = crate::experiments::results(&app.store, subject, Utc::now())
-                .await
-                .map_err(|e| e.to_string())?;
+            let r = match crate::experiments::results(&app.store, subject, Utc::now()).await {
+                Ok(r) => r,
+                Err(crate::experiments::ExperimentError::Store(e)) => return Err(e.into()),
+                Err(e) => return Err(NotifyError::Unrenderable(e.to_string())),
+            };
             let verdict = e.verdict.clone().unwrap_or_else(|| "concluded".into());
             let text = crate::experiments::render::results_text(&e, &r);
             let m = render::conclusion(&e, &verdict, &text);
@@ -93,15 +115,8 @@ async fn messages(
             let mut rows = vec![outbox::post(&key, &channel, None, &m, None)];
             // The design card posted from the form loses its buttons.
             let card = super::modal::card_key(subject);
-            if app
-                .store
-                .outbox_has(&card)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                let history = super::actions::test_history(app, &e)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            if app.store.outbox_has(&card).await? {
+                let history = super::actions::test_history(app, &e).await?;
                 rows.push(outbox::update(
                     &format!("{card}:concluded"),
                     &channel,
@@ -129,8 +144,8 @@ async fn messages(
             if channel.is_empty() {
                 return Ok(Vec::new());
             }
-            let Some(a) = app.store.alert(subject).await.map_err(|e| e.to_string())? else {
-                return Ok(Vec::new());
+            let Some(a) = app.store.alert(subject).await? else {
+                return Err(gone("alert"));
             };
             let (key, card) = if kind == "alert_opened" {
                 (format!("alert:{subject}"), render::alert_card(&a, None))
@@ -142,6 +157,8 @@ async fn messages(
             };
             Ok(vec![outbox::post(&key, channel, None, &card, None)])
         }
-        _ => Ok(Vec::new()),
+        other => Err(NotifyError::Unrenderable(format!(
+            "vibe doesn't know notifications of kind {other:?}"
+        ))),
     }
 }

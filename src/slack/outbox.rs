@@ -48,6 +48,7 @@ pub fn post(
         kind: OutboxKind::Post,
         channel: channel.to_string(),
         parent_key: parent.map(str::to_string),
+        // Text, blocks and strings always serialise; an empty body would fail visibly on delivery.
         body: serde_json::to_string(&body).unwrap_or_default(),
         response_url: response_url.map(str::to_string),
     }
@@ -117,11 +118,45 @@ pub enum Step {
 pub struct Policy {
     /// How long a claim lasts, in seconds.
     pub lease_secs: i64,
-    /// Attempts (5xx, timeouts) before giving up.
-    pub max_attempts: i64,
+    /// How long after it was queued a message that keeps failing (429, 5xx, timeouts) is
+    /// given up on, in seconds.
+    pub lifetime_secs: i64,
 }
 
-/// Claims and delivers at most one row.
+/// Why a delivery attempt didn't finish.
+#[derive(Debug)]
+enum DeliverError {
+    /// Slack's answer (or its absence).
+    Web(WebError),
+    /// vibe's own database failed mid-delivery: says nothing about the message, so it is
+    /// tried again, never given up on for it.
+    Store(StoreError),
+}
+
+impl From<WebError> for DeliverError {
+    fn from(e: WebError) -> Self {
+        DeliverError::Web(e)
+    }
+}
+
+/// How long to wait before trying a row again after `e`, or None when `e` won't change by
+/// waiting. A 429 waits what Retry-After says; 5xx and timeouts back off exponentially (1 s,
+/// 2 s, … at most 5 minutes). Jitter (up to a fifth of the wait, at most 5 s) spreads the
+/// retries of many rows and replicas so they don't all come back in the same second.
+pub fn retry_delay(e: &WebError, attempts: i64, jitter: f64) -> Option<Duration> {
+    let base = match e {
+        WebError::RateLimited(d) => *d,
+        WebError::Unavailable(_) => {
+            Duration::from_secs(1u64 << (attempts.clamp(1, 9) - 1)).min(Duration::from_secs(300))
+        }
+        _ => return None,
+    };
+    let spread = (base.as_secs_f64() / 5.0).clamp(0.5, 5.0);
+    Some(base + Duration::from_secs_f64(spread * jitter.clamp(0.0, 1.0)))
+}
+
+/// Claims and delivers at most one row. `now` is the worker's clock (tests pass their own):
+/// the claim, the next attempt's time and the lifetime are all reckoned from it.
 pub async fn try_deliver_one(
     store: &Store,
     web: &SlackWeb,
@@ -131,8 +166,10 @@ pub async fn try_deliver_one(
     let Some(row) = store.claim_outbox(now, policy.lease_secs).await? else {
         return Ok(Step::Idle);
     };
-    let result = deliver(store, web, &row).await;
-    let now = chrono::Utc::now().timestamp();
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("outbox", key = %row.key, attempt = row.attempts);
+    let result = tracing::Instrument::instrument(deliver(store, web, &row), span).await;
+    let now = now + started.elapsed().as_secs() as i64;
     match result {
         Ok(Sent::New(ts)) => {
             store.outbox_delivered(row.id, ts.as_deref(), now).await?;
@@ -144,63 +181,104 @@ pub async fn try_deliver_one(
             tracing::info!(key = %row.key, "found in Slack from an earlier attempt; not sent again");
             Ok(Step::Reconciled { key: row.key, ts })
         }
-        Err(e) => {
+        Err(DeliverError::Store(e)) => {
+            // Whatever reached Slack may have: look before sending again.
+            let error = format!("vibe's database failed during delivery: {e}");
+            tracing::error!(key = %row.key, %error, "outbox: will try again");
+            let after = Duration::from_secs(5);
+            store
+                .outbox_retry(row.id, now + 5, &error, true, now)
+                .await?;
+            Ok(Step::Retry {
+                key: row.key,
+                after,
+                error,
+            })
+        }
+        Err(DeliverError::Web(e)) => {
             let error = e.to_string();
-            let retry_after = match &e {
-                WebError::RateLimited(d) => Some(*d),
-                WebError::Unavailable(_) if row.attempts < policy.max_attempts => Some(
-                    Duration::from_secs(1u64 << (row.attempts.clamp(1, 9) - 1))
-                        .min(Duration::from_secs(300)),
-                ),
-                _ => None,
-            };
-            match retry_after {
+            let deadline = row.created_at.saturating_add(policy.lifetime_secs);
+            match retry_delay(&e, row.attempts, rand::random::<f64>()) {
                 Some(after) => {
                     // Whole seconds in the database, rounded up so the wait is never shorter.
-                    let at =
-                        chrono::Utc::now().timestamp_millis() as f64 / 1000.0 + after.as_secs_f64();
-                    let next = (at.ceil() as i64).max(now + 1);
-                    store
-                        .outbox_retry(row.id, next, &error, e.in_doubt(), now)
-                        .await?;
-                    tracing::warn!(key = %row.key, %error, ?after, "Slack delivery will be retried");
-                    Ok(Step::Retry {
-                        key: row.key,
-                        after,
-                        error,
-                    })
-                }
-                None => {
-                    store.outbox_failed(row.id, &error, now).await?;
-                    tracing::error!(key = %row.key, %error, "Slack delivery failed for good");
-                    if let Some(url) = &row.response_url {
-                        let _ = web
-                            .respond(url, &failure_message(&e, &row.channel), false, false)
-                            .await;
+                    let next = now + (after.as_secs_f64().ceil() as i64).max(1);
+                    if next <= deadline {
+                        store
+                            .outbox_retry(row.id, next, &error, e.in_doubt(), now)
+                            .await?;
+                        tracing::warn!(key = %row.key, %error, ?after, "Slack delivery will be retried");
+                        return Ok(Step::Retry {
+                            key: row.key,
+                            after,
+                            error,
+                        });
                     }
-                    Ok(Step::Failed {
-                        key: row.key,
-                        error,
-                    })
+                    let hours = policy.lifetime_secs as f64 / 3600.0;
+                    let error = format!(
+                        "gave up: not delivered within its lifetime of {hours:.1} h (slack.outbox_lifetime_secs); last error: {error}"
+                    );
+                    give_up(store, web, &row, &e, &error, true, now).await
                 }
+                None => give_up(store, web, &row, &e, &error, false, now).await,
             }
         }
     }
 }
 
+/// Gives up on `row`, counts and logs it, and tells the person who asked, if anyone did.
+async fn give_up(
+    store: &Store,
+    web: &SlackWeb,
+    row: &OutboxRow,
+    e: &WebError,
+    error: &str,
+    expired: bool,
+    now: i64,
+) -> Result<Step, StoreError> {
+    store.outbox_failed(row.id, error, expired, now).await?;
+    let reason = if expired { "expired" } else { "refused" };
+    crate::metrics::inc("vibe_outbox_given_up_total", &[("reason", reason)]);
+    tracing::error!(key = %row.key, %error, reason, "Slack delivery given up");
+    if let Some(url) = &row.response_url {
+        // The person's answer is a courtesy: the failure is already recorded and logged.
+        if let Err(re) = web
+            .respond(url, &failure_message(e, &row.channel), false, false)
+            .await
+        {
+            tracing::warn!(key = %row.key, error = %re, "can't tell the person who asked");
+        }
+    }
+    Ok(Step::Failed {
+        key: row.key.clone(),
+        error: error.to_string(),
+    })
+}
+
 /// What to tell the person who asked when a message can't be posted.
 pub fn failure_message(e: &WebError, channel: &str) -> Message {
-    let text = match e.code() {
-        Some("not_in_channel") => format!(
-            "I'm not in <#{channel}>, so I can't post there. Invite me with `/invite @vibe`, then try again."
+    // The section may mention the channel; the top-level text is plain (it is escaped).
+    let (text, section) = match e.code() {
+        Some("not_in_channel") => (
+            "I'm not in that channel, so I can't post there. Invite me with /invite @vibe, then try again.".to_string(),
+            format!("I'm not in <#{channel}>, so I can't post there. Invite me with `/invite @vibe`, then try again."),
         ),
-        Some("channel_not_found") => format!(
-            "I can't see <#{channel}>. If it's private, invite me with `/invite @vibe`, then try again."
+        Some("channel_not_found") => (
+            "I can't see that channel. If it's private, invite me with /invite @vibe, then try again.".to_string(),
+            format!("I can't see <#{channel}>. If it's private, invite me with `/invite @vibe`, then try again."),
         ),
-        Some("is_archived") => format!("<#{channel}> is archived, so I can't post there."),
-        _ => format!("Slack didn't accept the message ({e}). Nothing else was changed."),
+        Some("is_archived") => (
+            "That channel is archived, so I can't post there.".to_string(),
+            format!("<#{channel}> is archived, so I can't post there."),
+        ),
+        _ => {
+            let t = format!("Slack didn't accept the message ({e}). Nothing else was changed.");
+            (t.clone(), super::blocks::escape(&t))
+        }
     };
-    Message::new(&text, vec![super::blocks::section(&format!("⚠️ {text}"))])
+    Message::new(
+        &text,
+        vec![super::blocks::section(&format!("⚠️ {section}"))],
+    )
 }
 
 enum Sent {
@@ -208,7 +286,7 @@ enum Sent {
     Found(String),
 }
 
-async fn deliver(store: &Store, web: &SlackWeb, row: &OutboxRow) -> Result<Sent, WebError> {
+async fn deliver(store: &Store, web: &SlackWeb, row: &OutboxRow) -> Result<Sent, DeliverError> {
     let body: OutboxBody = serde_json::from_str(&row.body)
         .map_err(|e| WebError::Protocol(format!("outbox body: {e}")))?;
     // Look back from a little before the row was queued.
@@ -225,9 +303,10 @@ async fn deliver(store: &Store, web: &SlackWeb, row: &OutboxRow) -> Result<Sent,
                 }
             }
             let m = Message { text, blocks };
-            web.post_message(&row.channel, thread, &m, &row.key)
+            Ok(web
+                .post_message(&row.channel, thread, &m, &row.key)
                 .await
-                .map(|ts| Sent::New(Some(ts)))
+                .map(|ts| Sent::New(Some(ts)))?)
         }
         (OutboxKind::Update, OutboxBody::Message { text, blocks }) => {
             let ts = row
@@ -272,7 +351,7 @@ async fn deliver(store: &Store, web: &SlackWeb, row: &OutboxRow) -> Result<Sent,
                     store
                         .outbox_file_id(row.id, &id)
                         .await
-                        .map_err(|e| WebError::Protocol(format!("can't record the upload: {e}")))?;
+                        .map_err(DeliverError::Store)?;
                     id
                 }
             };
@@ -281,13 +360,14 @@ async fn deliver(store: &Store, web: &SlackWeb, row: &OutboxRow) -> Result<Sent,
                 Err(WebError::Api { code, .. }) if code == "file_not_found" && row.in_doubt => {
                     Ok(Sent::New(None))
                 }
-                other => other.map(|_| Sent::New(None)),
+                other => Ok(other.map(|_| Sent::New(None))?),
             }
         }
         (kind, _) => Err(WebError::Protocol(format!(
             "outbox row of kind {} has the wrong body",
             kind.as_str()
-        ))),
+        ))
+        .into()),
     }
 }
 
@@ -327,6 +407,68 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_wait_what_slack_says_plus_jitter_and_only_for_errors_that_can_pass() {
+        let secs = Duration::from_secs;
+        let cases: Vec<(WebError, i64, f64, Option<(f64, f64)>)> = vec![
+            // 429: Retry-After, plus up to a fifth of it (at least half a second, at most 5 s).
+            (WebError::RateLimited(secs(30)), 1, 0.0, Some((30.0, 30.0))),
+            (WebError::RateLimited(secs(30)), 1, 1.0, Some((35.0, 35.0))),
+            (WebError::RateLimited(secs(10)), 1, 1.0, Some((12.0, 12.0))),
+            (WebError::RateLimited(secs(0)), 1, 1.0, Some((0.5, 0.5))),
+            (
+                WebError::RateLimited(secs(600)),
+                40,
+                1.0,
+                Some((605.0, 605.0)),
+            ),
+            // 5xx and timeouts: 1 s, 2 s, 4 s … at most 300 s.
+            (
+                WebError::Unavailable("HTTP 503".into()),
+                1,
+                0.0,
+                Some((1.0, 1.0)),
+            ),
+            (
+                WebError::Unavailable("HTTP 503".into()),
+                3,
+                0.0,
+                Some((4.0, 4.0)),
+            ),
+            (
+                WebError::Unavailable("timeout".into()),
+                50,
+                0.0,
+                Some((256.0, 256.0)),
+            ),
+            (
+                WebError::Unavailable("timeout".into()),
+                50,
+                1.0,
+                Some((261.0, 261.0)),
+            ),
+            // Refusals don't pass by waiting.
+            (
+                WebError::Api {
+                    code: "not_in_channel".into(),
+                    detail: None,
+                },
+                1,
+                0.5,
+                None,
+            ),
+            (WebError::Protocol("bad body".into()), 1, 0.5, None),
+        ];
+        for (e, attempts, jitter, want) in cases {
+            let got = retry_delay(&e, attempts, jitter).map(|d| d.as_secs_f64());
+            match (got, want) {
+                (Some(g), Some((lo, hi))) => assert!(g >= lo - 1e-9 && g <= hi + 1e-9, "{e}: {g}"),
+                (None, None) => {}
+                other => panic!("{e} after {attempts}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn failures_tell_the_user_what_to_do() {

@@ -153,11 +153,6 @@ fn post_line(p: &PostLine) -> String {
 /// (per-platform table, posts, funnel, forecasts).
 pub fn report(r: &Report, symbol: &str) -> ReportMessages {
     let p = &r.period;
-    let scope = r
-        .brand
-        .as_deref()
-        .map(escape)
-        .unwrap_or_else(|| "All accounts".into());
     let platform = r
         .platform
         .map(|p| format!(" · {}", p.display_name()))
@@ -225,8 +220,10 @@ pub fn report(r: &Report, symbol: &str) -> ReportMessages {
         Some(s) => format!("score {s}/100"),
         None => "no score yet".into(),
     };
+    // Message::new escapes the top-level text itself.
+    let raw_scope = r.brand.as_deref().unwrap_or("All accounts");
     let text = format!(
-        "{kind} report, {scope}{platform}, {} to {}: {headline}. Engagements {}{}, engagement rate {}.",
+        "{kind} report, {raw_scope}{platform}, {} to {}: {headline}. Engagements {}{}, engagement rate {}.",
         p.from,
         p.to,
         r.total

@@ -670,7 +670,8 @@ impl Store {
     /// Undelivered notifications: (id, kind, subject, body).
     pub async fn pending_notifications(&self) -> Result<Vec<(i64, String, i64, String)>> {
         let rows = sqlx::query(
-            "SELECT id, kind, subject_id, body FROM notifications WHERE delivered_at IS NULL ORDER BY id",
+            "SELECT id, kind, subject_id, body FROM notifications \
+             WHERE delivered_at IS NULL AND set_aside_at IS NULL ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;

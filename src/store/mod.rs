@@ -51,6 +51,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("there is no database at {path}: run `vibe migrate` (or `vibe demo`) to create it")]
+    Missing { path: String },
     #[error("{0}")]
     Conflict(String),
 }
@@ -68,11 +70,23 @@ impl Store {
     /// Opens a pool on the configured database. An SQLite file (and its directory) is created if
     /// missing and runs in WAL mode with a busy timeout, so readers don't block the writer.
     pub async fn connect(settings: &DatabaseSettings) -> Result<Store> {
+        Store::open(settings, true).await
+    }
+
+    /// Opens a pool on a database that must already exist: a missing SQLite file is an error,
+    /// not a new empty database (for `vibe health`, which must not report a database it just
+    /// made as healthy).
+    pub async fn connect_existing(settings: &DatabaseSettings) -> Result<Store> {
+        Store::open(settings, false).await
+    }
+
+    async fn open(settings: &DatabaseSettings, create: bool) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let url = &settings.url;
         let backend = url.backend();
         let conn_url = match backend {
-            Backend::Sqlite => sqlite_url(url.expose())?,
+            Backend::Sqlite if create => sqlite_url(url.expose())?,
+            Backend::Sqlite => existing_sqlite_url(url.expose())?,
             Backend::Postgres => url.expose().to_string(),
         };
         let connect_err = |source| StoreError::Connect {
@@ -86,7 +100,7 @@ impl Store {
         let cache_kib = settings.sqlite_cache_mib.saturating_mul(1024);
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(Duration::from_secs(settings.connect_timeout_secs))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if conn.backend_name() == "SQLite" {
@@ -107,6 +121,14 @@ impl Store {
             .await
             .map_err(connect_err)?;
         Ok(Store { pool, backend })
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Applies the migrations this backend hasn't run yet; returns how many ran.
@@ -185,6 +207,22 @@ fn sqlite_url(url: &str) -> Result<String> {
         Some(q) if q.contains("mode=") => url.to_string(),
         Some(_) => format!("{url}&mode=rwc"),
         None => format!("{url}?mode=rwc"),
+    })
+}
+
+/// The SQLite URL for a file that must exist, opened read-write without creating it.
+fn existing_sqlite_url(url: &str) -> Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+    if path != ":memory:" && !Path::new(path).is_file() {
+        return Err(StoreError::Missing {
+            path: path.to_string(),
+        });
+    }
+    Ok(match rest.split_once('?') {
+        Some((_, q)) if q.contains("mode=") => url.to_string(),
+        Some(_) => format!("{url}&mode=rw"),
+        None => format!("{url}?mode=rw"),
     })
 }
 

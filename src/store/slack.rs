@@ -89,6 +89,10 @@ pub struct OutboxBacklog {
     pub pending: i64,
     pub failed: i64,
     pub oldest_pending_at: Option<i64>,
+    /// Messages given up on since the time asked about because their lifetime ran out.
+    pub given_up_recently: i64,
+    /// Notifications set aside because they couldn't be turned into messages.
+    pub notifications_set_aside: i64,
 }
 
 /// A stored API token, without its secret.
@@ -250,16 +254,19 @@ impl Store {
         Ok(())
     }
 
-    /// Gives up on a row (and on the rows that belong to it).
-    pub async fn outbox_failed(&self, id: i64, error: &str, now: i64) -> Result<()> {
+    /// Gives up on a row (and on the rows that belong to it). `expired`: because its lifetime
+    /// ran out while it kept failing, rather than because Slack refused it.
+    pub async fn outbox_failed(&self, id: i64, error: &str, expired: bool, now: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let key: String = sqlx::query_scalar(
-            "UPDATE slack_outbox SET status = 'failed', last_error = $1, lease_until = NULL, updated_at = $2 \
+            "UPDATE slack_outbox SET status = 'failed', last_error = $1, lease_until = NULL, updated_at = $2, \
+               gave_up_at = CASE WHEN $4 = 1 THEN $2 ELSE gave_up_at END \
              WHERE id = $3 RETURNING key",
         )
         .bind(error)
         .bind(now)
         .bind(id)
+        .bind(i64::from(expired))
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
@@ -307,20 +314,27 @@ impl Store {
             .collect()
     }
 
-    /// How many messages wait, how many failed, and when the oldest waiting one was queued.
-    pub async fn outbox_backlog(&self) -> Result<OutboxBacklog> {
+    /// How many messages wait, how many failed, when the oldest waiting one was queued, how
+    /// many were given up on since `since` because their lifetime ran out, and how many
+    /// notifications are set aside.
+    pub async fn outbox_backlog(&self, since: i64) -> Result<OutboxBacklog> {
         let row = sqlx::query(
             "SELECT CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'sending') THEN 1 ELSE 0 END), 0) AS BIGINT), \
                     CAST(COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-                    MIN(CASE WHEN status IN ('pending', 'sending') THEN created_at END) \
+                    MIN(CASE WHEN status IN ('pending', 'sending') THEN created_at END), \
+                    CAST(COALESCE(SUM(CASE WHEN gave_up_at >= $1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM notifications WHERE set_aside_at IS NOT NULL) \
              FROM slack_outbox",
         )
+        .bind(since)
         .fetch_one(&self.pool)
         .await?;
         Ok(OutboxBacklog {
             pending: row.try_get(0)?,
             failed: row.try_get(1)?,
             oldest_pending_at: row.try_get(2)?,
+            given_up_recently: row.try_get(3)?,
+            notifications_set_aside: row.try_get(4)?,
         })
     }
 
@@ -541,6 +555,20 @@ impl Store {
         .bind(ts)
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    /// Sets a notification aside with the reason it can't be turned into messages; it is not
+    /// tried again, and health counts it.
+    pub async fn set_aside_notification(&self, id: i64, error: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE notifications SET set_aside_at = $1, error = $2 WHERE id = $3 AND delivered_at IS NULL",
+        )
+        .bind(now)
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Hands a notification the engines wrote (a concluded test, a new alert) over to the

@@ -192,3 +192,85 @@ async fn observations_go_to_the_experiment_all_or_nothing() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn counters_beyond_any_platform_get_400_not_overflow() {
+    let app = TestApp::start().await;
+    let token = stdout(&app.db.vibe(&["token", "create", "collector"], &[]))
+        .trim()
+        .to_string();
+    let before = dump(&app.store).await;
+    // Two posts at i64::MAX reach once summed into a negative account total.
+    let huge = |post: &str| {
+        format!(
+            r#"{{"platform":"x","account":"acme","post_id":"{post}","observed_at":"2026-03-01T10:00:00Z","reach":9223372036854775807,"likes":1}}"#
+        )
+    };
+    let (s, v) = post(
+        &app,
+        "/api/v1/metrics",
+        Some(&token),
+        &format!("[{},{}]", huge("p1"), huge("p2")),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["problems"][0]["field"], "reach", "{v}");
+    assert!(
+        v["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than any platform reports"),
+        "{v}"
+    );
+    // A funnel day outside the years vibe accepts is refused too.
+    let (s, v) = post(
+        &app,
+        "/api/v1/metrics",
+        Some(&token),
+        r#"[{"day":"0001-01-01","platform":"x","campaign":"c","spend":"10"}]"#,
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["problems"][0]["field"], "day", "{v}");
+    assert_eq!(dump(&app.store).await, before);
+    // The same record on a real day goes in.
+    let (s, v) = post(
+        &app,
+        "/api/v1/metrics",
+        Some(&token),
+        r#"[{"day":"2026-03-01","platform":"x","campaign":"c","spend":"10"}]"#,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+
+    // The same on the observations API: 400, not 500.
+    let out = app.db.vibe(
+        &[
+            "abtest",
+            "new",
+            "--name",
+            "Hook",
+            "--target-metric",
+            "ctr",
+            "--variant",
+            "a",
+            "--variant",
+            "b",
+            "--baseline",
+            "0.04",
+            "--mde",
+            "0.1",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let id = json(&stdout(&out))["id"].as_i64().unwrap();
+    let path = format!("/api/v1/experiments/{id}/observations");
+    let body = r#"[{"variant":"a","period":"d1","units":9223372036854775807,"conversions":5},{"variant":"a","period":"d2","units":9223372036854775807,"conversions":5}]"#;
+    let (s, v) = post(&app, &path, Some(&token), body).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["problems"][0]["field"], "units", "{v}");
+    app.cleanup().await;
+}

@@ -116,3 +116,78 @@ async fn a_wrong_setting_stops_start_up_naming_the_key() {
     }
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn health_neither_creates_a_missing_database_nor_waits_long_for_an_unreachable_one() {
+    let db = TestDb::new().await;
+    let missing = db.dir.path().join("nowhere/vibe.db");
+    let url = format!("sqlite://{}", missing.display());
+    let out = db.vibe(&["health"], &[("VIBE_DATABASE__URL", &url)]);
+    assert!(!out.status.success());
+    assert!(stdout(&out).contains("no database at"), "{}", stdout(&out));
+    assert!(!missing.exists(), "health created the database");
+    assert!(!missing.parent().unwrap().exists());
+
+    // A server that accepts connections and never answers: health gives up after the
+    // configured connect timeout, not after half a minute.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let url = format!("postgres://vibe:hunter2@127.0.0.1:{port}/vibe?password=hunter3");
+    let started = std::time::Instant::now();
+    let out = db.vibe(
+        &["health"],
+        &[
+            ("VIBE_DATABASE__URL", &url),
+            ("VIBE_DATABASE__CONNECT_TIMEOUT_SECS", "1"),
+        ],
+    );
+    let took = started.elapsed();
+    drop(silent);
+    assert!(!out.status.success());
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    let printed = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(printed.contains("FAIL database"), "{printed}");
+    assert!(
+        !printed.contains("hunter2") && !printed.contains("hunter3"),
+        "{printed}"
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_closed_stdout_ends_quietly_and_loses_no_token() {
+    use std::process::{Command, Stdio};
+    let db = TestDb::new().await;
+    assert!(db.vibe(&["migrate"], &[]).status.success());
+    let run = |args: &[&str]| {
+        // A pipe whose reading end is closed before vibe writes: like `vibe … | head -0`.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vibe"))
+            .args(args)
+            .current_dir(db.dir.path())
+            .env("VIBE_DATABASE__URL", &db.url)
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run vibe");
+        drop(child.stdout.take());
+        child.wait_with_output().expect("wait")
+    };
+    for args in [&["config"][..], &["token", "list"][..]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {out:?}");
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+    let out = run(&["token", "create", "collector"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("revoked"), "{}", stderr(&out));
+    let list = db.vibe(&["token", "list", "--format", "json"], &[]);
+    let tokens: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(tokens.as_array().unwrap().len(), 1, "{tokens}");
+    assert!(
+        !tokens[0]["revoked_at"].is_null(),
+        "a token nobody saw is not left live: {tokens}"
+    );
+    db.cleanup().await;
+}

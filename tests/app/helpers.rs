@@ -80,6 +80,7 @@ impl TestDb {
             max_connections: 4,
             busy_timeout_ms: 5000,
             sqlite_cache_mib: 16,
+            connect_timeout_secs: 5,
         }
     }
 

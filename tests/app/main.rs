@@ -5,6 +5,7 @@ mod analytics;
 mod api;
 mod cli;
 mod digests;
+mod edge;
 mod experiments;
 mod fake_slack;
 mod fake_socket;

@@ -22,6 +22,7 @@ fn replica(db: &TestDb, fake: &FakeSlack, extra: &[(&str, &str)]) -> Child {
         .env("VIBE_SCHEDULER__RETENTION", "")
         .env("VIBE_SCHEDULER__LEASE_SECS", "10")
         .env("VIBE_SCHEDULER__CATCH_UP_SECS", "120")
+        .env("VIBE_SCHEDULER__SECONDS_FIELD", "true")
         .env_remove("DATABASE_URL")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
@@ -71,7 +72,10 @@ fn prepare(db: &TestDb, cron: &str, channel: &str) {
     let csv = facebook_csv();
     let import = db.vibe(&["import", csv.to_str().unwrap()], &[]);
     assert!(import.status.success(), "{}", stderr(&import));
-    let add = db.vibe(&["schedule", "add", "daily", "--cron", cron, channel], &[]);
+    let add = db.vibe(
+        &["schedule", "add", "daily", "--cron", cron, channel],
+        &[("VIBE_SCHEDULER__SECONDS_FIELD", "true")],
+    );
     assert!(add.status.success(), "{}", stderr(&add));
 }
 

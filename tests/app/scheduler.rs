@@ -217,7 +217,15 @@ async fn metrics_show_commands_slack_calls_job_runs_and_the_outbox() {
     let (code, _) = app.command("help", "30.1.metrics").await;
     assert_eq!(code, 200);
     let (code, _) = super::slack_app::get(&format!("{}/readyz", app.base)).await;
-    assert_eq!(code, 200, "readyz calls auth.test");
+    assert_eq!(code, 200);
+    // vibe health calls auth.test (readyz doesn't).
+    let h = vibe::health::check(
+        &app.store,
+        Some(&app.state().web),
+        chrono::Utc::now().timestamp(),
+    )
+    .await;
+    assert!(h.healthy, "{h:?}");
     let s = Scheduler::new(app.state(), "metrics-test").unwrap();
     assert_eq!(s.tick(utc("2026-12-01T10:15:30Z")).await.len(), 1);
     let (code, text) = super::slack_app::get(&format!("{}/metrics", app.base)).await;
