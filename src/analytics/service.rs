@@ -85,6 +85,8 @@ pub async fn build_report(
     req: &ReportRequest,
     now: DateTime<Utc>,
 ) -> Result<Report, ReportError> {
+    let today = now.with_timezone(&req.timezone).date_naive();
+    check_range(req.from, req.to, today)?;
     if let Some(b) = &req.brand {
         let brands = store.brands().await?;
         if !brands.contains(b) {
@@ -107,8 +109,6 @@ pub async fn build_report(
         return Err(ReportError::NoAccounts(scope));
     }
     let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
-    let today = now.with_timezone(&req.timezone).date_naive();
-    check_range(req.from, req.to, today)?;
     let (period, data_through) = match (req.from, req.to) {
         (Some(from), Some(to)) => {
             if from > to {

@@ -174,6 +174,10 @@ pub enum Command {
     Health {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+        /// Only check that a running `vibe serve` answers on this address (its /healthz),
+        /// as a container health check does: e.g. --live 127.0.0.1:3000.
+        #[arg(long, value_name = "ADDR")]
+        live: Option<std::net::SocketAddr>,
     },
     /// Manage the bearer tokens of the HTTP ingestion API.
     Token {
@@ -503,6 +507,39 @@ fn init_logging(settings: &Settings) {
     };
 }
 
+/// GET http://ADDR/healthz within three seconds: 0 when it answers 200.
+async fn live_probe(addr: std::net::SocketAddr) -> ExitCode {
+    use http_body_util::Empty;
+    use hyper_util::client::legacy::Client;
+    let client: Client<_, Empty<axum::body::Bytes>> =
+        Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let uri = match format!("http://{addr}/healthz").parse::<axum::http::Uri>() {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), client.get(uri)).await {
+        Ok(Ok(r)) if r.status().is_success() => {
+            outln!("ok   vibe answers on {addr}");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(r)) => {
+            outln!("FAIL vibe on {addr} answered {}", r.status());
+            ExitCode::FAILURE
+        }
+        Ok(Err(e)) => {
+            outln!("FAIL nothing answers on {addr}: {e}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            outln!("FAIL {addr} didn't answer within 3 s");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(&settings.database).await?;
     store.migrate().await?;
@@ -595,7 +632,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Serve { listen } => serve_for(config, listen, None).await,
         Command::Start { duration, listen } => serve_for(config, listen, Some(duration)).await,
-        Command::Health { format } => {
+        Command::Health {
+            live: Some(addr), ..
+        } => Ok(live_probe(addr).await),
+        Command::Health { format, .. } => {
             let store = match Store::connect_existing(&settings.database).await {
                 Ok(s) => s,
                 Err(e) => {

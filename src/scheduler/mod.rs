@@ -195,11 +195,12 @@ impl Scheduler {
                 }
             }
         }
-        futures_util::future::join_all(
-            claimed
-                .into_iter()
-                .map(|(job, slot)| async move { self.run(job, slot, now).await }),
-        )
+        futures_util::future::join_all(claimed.into_iter().map(|(job, slot)| {
+            // One span per run, so its log lines (and the outbox rows it queues) are
+            // found by job and slot.
+            let span = tracing::info_span!("job", job = %job.name, slot);
+            tracing::Instrument::instrument(async move { self.run(job, slot, now).await }, span)
+        }))
         .await
     }
 

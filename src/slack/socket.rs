@@ -39,7 +39,12 @@ async fn on_command<C: SlackClientHttpConnector + Send + Sync>(
         return Err(Box::new(NoReply));
     };
     let started = std::time::Instant::now();
-    let reply = commands::handle(&app, ev).await;
+    let span = tracing::info_span!(
+        "socket",
+        id = %format!("{:016x}", rand::random::<u64>()),
+        trigger = %ev.trigger_id.0
+    );
+    let reply = tracing::Instrument::instrument(commands::handle(&app, ev), span).await;
     crate::metrics::observe(
         "vibe_command_ack_seconds",
         &[("transport", "socket")],
@@ -56,7 +61,8 @@ async fn on_interaction<C: SlackClientHttpConnector + Send + Sync>(
     let Some(app) = app_of(&*states.read().await) else {
         return Ok(SlackInteractionResponse::Empty);
     };
-    Ok(commands::interaction(&app, ev).await)
+    let span = tracing::info_span!("socket", id = %format!("{:016x}", rand::random::<u64>()));
+    Ok(tracing::Instrument::instrument(commands::interaction(&app, ev), span).await)
 }
 
 async fn on_push<C: SlackClientHttpConnector + Send + Sync>(

@@ -42,6 +42,8 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 pub enum StoreError {
     #[error("can't open the database at {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
+    #[error("the database at {url} didn't answer within {secs} s (database.connect_timeout_secs)")]
+    NoAnswer { url: String, secs: u64 },
     #[error("can't create the directory for the database file {path}: {source}")]
     CreateDir {
         path: String,
@@ -89,9 +91,16 @@ impl Store {
             Backend::Sqlite => existing_sqlite_url(url.expose())?,
             Backend::Postgres => url.expose().to_string(),
         };
-        let connect_err = |source| StoreError::Connect {
-            url: url.redacted(),
-            source,
+        let timeout = settings.connect_timeout_secs;
+        let connect_err = |source| match source {
+            sqlx::Error::PoolTimedOut => StoreError::NoAnswer {
+                url: url.redacted(),
+                secs: timeout,
+            },
+            source => StoreError::Connect {
+                url: url.redacted(),
+                source,
+            },
         };
         let options = AnyConnectOptions::from_str(&conn_url).map_err(connect_err)?;
         let busy_ms = settings.busy_timeout_ms;

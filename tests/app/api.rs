@@ -25,6 +25,33 @@ async fn post(
     )
 }
 
+/// Designs a two-arm test from the terminal; returns its id.
+fn new_test(app: &TestApp) -> i64 {
+    let out = app.db.vibe(
+        &[
+            "abtest",
+            "new",
+            "--name",
+            "Hook",
+            "--target-metric",
+            "ctr",
+            "--variant",
+            "a",
+            "--variant",
+            "b",
+            "--baseline",
+            "0.04",
+            "--mde",
+            "0.1",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{out:?}");
+    json(&stdout(&out))["id"].as_i64().unwrap()
+}
+
 const GOOD: &str = r#"{"platform":"instagram","account":"acme.shop","post_id":"p1","observed_at":"2026-03-01T10:00:00Z","views":5200,"reach":3100,"likes":240}"#;
 const BAD: &str = r#"{"platform":"instagram","account":"acme.shop","post_id":"p2","observed_at":"2026-03-01T10:00:00Z","likes":"lots"}"#;
 
@@ -143,29 +170,7 @@ async fn observations_go_to_the_experiment_all_or_nothing() {
     let token = stdout(&app.db.vibe(&["token", "create", "collector"], &[]))
         .trim()
         .to_string();
-    let out = app.db.vibe(
-        &[
-            "abtest",
-            "new",
-            "--name",
-            "Hook",
-            "--target-metric",
-            "ctr",
-            "--variant",
-            "a",
-            "--variant",
-            "b",
-            "--baseline",
-            "0.04",
-            "--mde",
-            "0.1",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert!(out.status.success(), "{out:?}");
-    let id = json(&stdout(&out))["id"].as_i64().unwrap();
+    let id = new_test(&app);
     let path = format!("/api/v1/experiments/{id}/observations");
     let bad = r#"[{"variant":"a","period":"d1","units":100,"conversions":5},{"variant":"c","period":"d1","units":100,"conversions":5}]"#;
     let (s, v) = post(&app, &path, Some(&token), bad).await;
@@ -244,29 +249,7 @@ async fn counters_beyond_any_platform_get_400_not_overflow() {
     assert_eq!(s, 200, "{v}");
 
     // The same on the observations API: 400, not 500.
-    let out = app.db.vibe(
-        &[
-            "abtest",
-            "new",
-            "--name",
-            "Hook",
-            "--target-metric",
-            "ctr",
-            "--variant",
-            "a",
-            "--variant",
-            "b",
-            "--baseline",
-            "0.04",
-            "--mde",
-            "0.1",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert!(out.status.success(), "{out:?}");
-    let id = json(&stdout(&out))["id"].as_i64().unwrap();
+    let id = new_test(&app);
     let path = format!("/api/v1/experiments/{id}/observations");
     let body = r#"[{"variant":"a","period":"d1","units":9223372036854775807,"conversions":5},{"variant":"a","period":"d2","units":9223372036854775807,"conversions":5}]"#;
     let (s, v) = post(&app, &path, Some(&token), body).await;

@@ -411,36 +411,12 @@ async fn a_database_error_during_delivery_is_retried_not_taken_for_a_refusal() {
         Step::Delivered { .. }
     ));
     // The upload's id can't be recorded: the database refuses that one write.
-    let (create, drop) = match store.backend() {
-        vibe::config::Backend::Sqlite => (
-            vec![
-                "CREATE TRIGGER refuse_file_id BEFORE UPDATE OF file_id ON slack_outbox \
-                  BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
-            ],
-            vec!["DROP TRIGGER refuse_file_id"],
-        ),
-        vibe::config::Backend::Postgres => (
-            vec![
-                "CREATE FUNCTION refuse_file_id() RETURNS trigger AS $$ \
-                 BEGIN RAISE EXCEPTION 'disk I/O error'; END $$ LANGUAGE plpgsql",
-                "CREATE TRIGGER refuse_file_id BEFORE UPDATE OF file_id ON slack_outbox \
-                 FOR EACH ROW EXECUTE FUNCTION refuse_file_id()",
-            ],
-            vec![
-                "DROP TRIGGER refuse_file_id ON slack_outbox",
-                "DROP FUNCTION refuse_file_id()",
-            ],
-        ),
-    };
-    for q in create {
-        sqlx::query(q).execute(store.pool()).await.unwrap();
-    }
+    let undo =
+        super::helpers::refuse_writes(&store, "slack_outbox", "UPDATE OF file_id", "1 = 1").await;
     let step = outbox::try_deliver_one(&store, &web, policy, t + 1)
         .await
         .unwrap();
-    for q in drop {
-        sqlx::query(q).execute(store.pool()).await.unwrap();
-    }
+    super::helpers::allow_writes(&store, undo).await;
     match step {
         Step::Retry { key, error, .. } => {
             assert_eq!(key, "db:file");
@@ -497,6 +473,149 @@ async fn a_test_name_with_mentions_is_escaped_in_the_top_level_text_too() {
             assert!(!text.contains("<!channel>"), "{text}");
         }
     }
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn one_log_search_follows_a_command_from_its_ack_to_its_delivery() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    let db = super::helpers::TestDb::new().await;
+    let store = db.store().await;
+    let fake = FakeSlack::start().await;
+    let csv = super::helpers::facebook_csv();
+    assert!(db
+        .vibe(&["import", csv.to_str().unwrap()], &[])
+        .status
+        .success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vibe"))
+        .arg("serve")
+        .current_dir(db.dir.path())
+        .env("VIBE_DATABASE__URL", &db.url)
+        .env("VIBE_SERVER__LISTEN", "127.0.0.1:0")
+        .env("VIBE_SLACK__API_URL", fake.api_url())
+        .env("VIBE_SCHEDULER__ENABLED", "false")
+        .env("VIBE_LOG__FORMAT", "json")
+        .env("VIBE_LOG__LEVEL", "info")
+        .env("SLACK_BOT_TOKEN", super::slack_app::BOT_TOKEN)
+        .env("SLACK_SIGNING_SECRET", super::slack_app::SECRET)
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start vibe serve");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    let seen = lines.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if let Some(at) = line.split("http://").nth(1) {
+                let _ = tx.send(at.split_whitespace().next().unwrap_or("").to_string());
+            }
+            seen.lock().unwrap().push(line);
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("vibe serve didn't start listening");
+    let trigger = "trace.4242.abcd";
+    let body = serde_urlencoded::to_string(super::slack_app::command_fields(
+        &fake,
+        "report weekly",
+        trigger,
+        "C0TRACE001",
+        "U0TRACE001",
+    ))
+    .unwrap();
+    let ts = now();
+    let (code, answer) = super::slack_app::send(
+        &format!("http://{addr}/slack/commands"),
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-slack-request-timestamp", &ts.to_string()),
+            (
+                "x-slack-signature",
+                &super::slack_app::sign(super::slack_app::SECRET, ts, &body),
+            ),
+        ],
+        &body,
+    )
+    .await;
+    assert_eq!(code, 200, "{answer}");
+    super::slack::wait_outbox(&store, 60, |rows| {
+        !rows.is_empty() && rows.iter().all(|r| r.status == "delivered")
+    })
+    .await;
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success());
+    let lines = lines.lock().unwrap().clone();
+    let found: Vec<&String> = lines.iter().filter(|l| l.contains(trigger)).collect();
+    let has = |what: &str| found.iter().any(|l| l.contains(what));
+    assert!(has("slash command"), "the acknowledgement: {found:#?}");
+    assert!(has("delivered to Slack"), "the delivery: {found:#?}");
+    // Every line about it is one JSON object carrying the request's id.
+    let ack = found
+        .iter()
+        .find(|l| l.contains("slash command"))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON log line"))
+        .unwrap();
+    assert_eq!(ack["span"]["trigger"], trigger, "{ack}");
+    assert!(
+        ack["span"]["id"].as_str().is_some_and(|id| id.len() == 16),
+        "{ack}"
+    );
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_notification_that_cannot_be_rendered_is_set_aside_not_retried_forever() {
+    let app = TestApp::start_with(&[
+        ("VIBE_SLACK__ALERTS_CHANNEL", "C0ALERTS01"),
+        ("VIBE_SCHEDULER__ENABLED", "false"),
+    ])
+    .await;
+    // An alert notification whose alert is gone, and one of a kind vibe doesn't know.
+    for (kind, subject) in [("alert_opened", 9999), ("proposal_made", 1)] {
+        sqlx::query(
+            "INSERT INTO notifications (kind, subject_id, body, created_at) VALUES ($1, $2, '{}', $3)",
+        )
+        .bind(kind)
+        .bind(subject as i64)
+        .bind(now())
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    let state = app.state();
+    assert_eq!(vibe::slack::notify::hand_over(&state).await.unwrap(), 0);
+    assert!(app.store.pending_notifications().await.unwrap().is_empty());
+    let reasons: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, error FROM notifications WHERE set_aside_at IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons[0].1.contains("alert 9999 no longer exists"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].1.contains("proposal_made"), "{reasons:?}");
+    let health = vibe::health::check(&app.store, None, now()).await;
+    assert!(
+        health.text().contains("2 notification(s) set aside"),
+        "{}",
+        health.text()
+    );
+    assert!(app.outbox().await.is_empty());
     app.cleanup().await;
 }
 

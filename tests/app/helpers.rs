@@ -185,3 +185,52 @@ pub async fn scalar(store: &Store, sql: &str) -> Option<i64> {
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
+
+/// Makes the database refuse one kind of write, as a full disk or a failing server would:
+/// `event` is `INSERT` or `UPDATE OF column`, `when` an optional condition on `NEW`. Returns
+/// the statements that undo it.
+pub async fn refuse_writes(store: &Store, table: &str, event: &str, when: &str) -> Vec<String> {
+    let name = format!("refuse_{table}");
+    let (create, undo) = match store.backend() {
+        vibe::config::Backend::Sqlite => (
+            vec![format!(
+                "CREATE TRIGGER {name} BEFORE {event} ON {table} WHEN {when} \
+                 BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )],
+            vec![format!("DROP TRIGGER {name}")],
+        ),
+        vibe::config::Backend::Postgres => (
+            vec![
+                format!(
+                    "CREATE FUNCTION {name}() RETURNS trigger AS $$ \
+                     BEGIN RAISE EXCEPTION 'disk I/O error'; END $$ LANGUAGE plpgsql"
+                ),
+                format!(
+                    "CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW \
+                     WHEN ({when}) EXECUTE FUNCTION {name}()"
+                ),
+            ],
+            vec![
+                format!("DROP TRIGGER {name} ON {table}"),
+                format!("DROP FUNCTION {name}()"),
+            ],
+        ),
+    };
+    for q in create {
+        sqlx::query(&q)
+            .execute(store.pool())
+            .await
+            .expect("create trigger");
+    }
+    undo
+}
+
+/// Undoes [`refuse_writes`].
+pub async fn allow_writes(store: &Store, undo: Vec<String>) {
+    for q in undo {
+        sqlx::query(&q)
+            .execute(store.pool())
+            .await
+            .expect("drop trigger");
+    }
+}

@@ -182,49 +182,46 @@ impl TestApp {
         channel: &str,
         user: &str,
     ) -> Vec<(&'static str, String)> {
-        [
-            ("token", "deprecated"),
-            ("team_id", "T0TEAM0001"),
-            ("team_domain", "example"),
-            ("channel_id", channel),
-            ("channel_name", "marketing"),
-            ("user_id", user),
-            ("user_name", "steve"),
-            ("command", "/vibe"),
-            ("text", text),
-            ("api_app_id", "A0APP00001"),
-            ("is_enterprise_install", "false"),
-            ("response_url", &self.fake.response_url(trigger)),
-            ("trigger_id", trigger),
-        ]
-        .iter()
-        .map(|(k, v)| (*k, v.to_string()))
-        .collect()
+        command_fields(&self.fake, text, trigger, channel, user)
     }
 
     pub fn command_body(&self, text: &str, trigger: &str, channel: &str) -> String {
-        serde_urlencoded::to_string([
-            ("token", "deprecated"),
-            ("team_id", "T0TEAM0001"),
-            ("team_domain", "example"),
-            ("channel_id", channel),
-            ("channel_name", "marketing"),
-            ("user_id", "U0USER0001"),
-            ("user_name", "steve"),
-            ("command", "/vibe"),
-            ("text", text),
-            ("api_app_id", "A0APP00001"),
-            ("is_enterprise_install", "false"),
-            ("response_url", &self.fake.response_url(trigger)),
-            ("trigger_id", trigger),
-        ])
-        .expect("form")
+        serde_urlencoded::to_string(self.command_fields(text, trigger, channel, "U0USER0001"))
+            .expect("form")
     }
 
     /// The outbox, for assertions.
     pub async fn outbox(&self) -> Vec<vibe::store::OutboxStatus> {
         self.store.outbox().await.expect("outbox")
     }
+}
+
+/// A slash command's form fields as Slack sends them, answering to the fake's response URL.
+pub fn command_fields(
+    fake: &FakeSlack,
+    text: &str,
+    trigger: &str,
+    channel: &str,
+    user: &str,
+) -> Vec<(&'static str, String)> {
+    [
+        ("token", "deprecated"),
+        ("team_id", "T0TEAM0001"),
+        ("team_domain", "example"),
+        ("channel_id", channel),
+        ("channel_name", "marketing"),
+        ("user_id", user),
+        ("user_name", "steve"),
+        ("command", "/vibe"),
+        ("text", text),
+        ("api_app_id", "A0APP00001"),
+        ("is_enterprise_install", "false"),
+        ("response_url", &fake.response_url(trigger)),
+        ("trigger_id", trigger),
+    ]
+    .iter()
+    .map(|(k, v)| (*k, v.to_string()))
+    .collect()
 }
 
 pub fn now() -> i64 {

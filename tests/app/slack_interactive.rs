@@ -761,3 +761,44 @@ async fn over_socket_mode_commands_modals_and_buttons_are_acknowledged_on_the_so
     assert!(socket.ack(&again).await["payload"]["blocks"].is_array());
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_click_that_meets_a_database_error_is_told_nothing_changed() {
+    let app = Bot::start(false, &[ROLES, ("VIBE_SLACK__ALERTS_CHANNEL", CHANNEL)]).await;
+    let (id, m) = raise_and_post(&app, now()).await;
+    // The database refuses to record the click.
+    let undo = super::helpers::refuse_writes(
+        &app.store,
+        "slack_deliveries_seen",
+        "INSERT",
+        "NEW.kind = 'action'",
+    )
+    .await;
+    click_alert(&app, "ack", id, &m.ts, "9.1").await;
+    app.fake
+        .wait_for(15, "an answer to the click", |f| {
+            f.responses().iter().any(|(r, _)| r == "ack")
+        })
+        .await;
+    super::helpers::allow_writes(&app.store, undo).await;
+    let (_, v) = app
+        .fake
+        .responses()
+        .into_iter()
+        .find(|(r, _)| r == "ack")
+        .unwrap();
+    assert!(v.to_string().contains("nothing was changed"), "{v}");
+    assert_eq!(app.store.alert(id).await.unwrap().unwrap().status, "open");
+    // The same click once the database is back goes through.
+    click_alert(&app, "ack", id, &m.ts, "9.2").await;
+    app.fake
+        .wait_for(15, "the alert's update", |f| {
+            !f.calls("chat.update").is_empty()
+        })
+        .await;
+    assert_eq!(
+        app.store.alert(id).await.unwrap().unwrap().status,
+        "acknowledged"
+    );
+    app.done().await;
+}
