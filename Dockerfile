@@ -13,7 +13,7 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src bench \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
-    && echo 'fn main() {}' > bench/axum_hello.rs \
+    && echo 'fn main() {}' | tee bench/axum_hello.rs bench/load.rs >/dev/null \
     && cargo build --release --locked --bin vibe \
     && rm -rf src bench target/release/.fingerprint/vibe-* target/release/deps/vibe-* target/release/deps/libvibe-*
 # Then vibe itself: the sources and what they embed at compile time.
@@ -21,7 +21,7 @@ COPY src ./src
 COPY migrations ./migrations
 COPY config ./config
 COPY assets ./assets
-COPY bench/axum_hello.rs ./bench/axum_hello.rs
+COPY bench/axum_hello.rs bench/load.rs ./bench/
 RUN cargo build --release --locked --bin vibe
 
 # Runtime stage: a small pinned Debian with CA certificates (TLS to Slack and the platforms).

@@ -24,6 +24,22 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/experiments/{id}/observations", post(observations))
 }
 
+/// A token's name: 1 to 64 letters, digits, `.`, `_` or `-` (it is printed in lists and logs).
+pub fn check_token_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a token name: use 1 to 64 letters, digits, '.', '_' or '-', e.g. instagram-collector"
+        ))
+    }
+}
+
 /// A new token: `vibe_` and 40 hex digits from the OS's random source.
 pub fn new_token() -> String {
     use rand::RngCore;
@@ -88,6 +104,26 @@ fn invalid(issues: Vec<RowIssue>) -> Response {
         }),
     )
         .into_response()
+}
+
+/// The answer to a failed write: 503 with Retry-After when the database was only busy (other
+/// writers held it past the busy timeout), else 500. Nothing was written either way.
+fn store_failure(e: &crate::store::StoreError, what: &str) -> Response {
+    if e.is_busy() {
+        tracing::warn!(error = %e, "{what}: the database is busy");
+        let mut r = fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database is busy with other writes; nothing was written: send the same request again in a few seconds",
+        );
+        r.headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("2"));
+        return r;
+    }
+    tracing::error!(error = %e, "{what}");
+    fail(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error; nothing was written",
+    )
 }
 
 /// Checks the bearer token and its scope; returns the token's name.
@@ -213,13 +249,7 @@ async fn metrics(State(app): State<AppState>, headers: HeaderMap, body: Body) ->
             )
                 .into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "ingest failed");
-            fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; nothing was written",
-            )
-        }
+        Err(e) => store_failure(&e, "ingest failed"),
     }
 }
 
@@ -286,19 +316,28 @@ async fn observations(
         )
             .into_response(),
         Err(crate::store::StoreError::Conflict(m)) => fail(StatusCode::CONFLICT, m),
-        Err(err) => {
-            tracing::error!(error = %err, "observations failed");
-            fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; nothing was written",
-            )
-        }
+        Err(err) => store_failure(&err, "observations failed"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_names_are_short_and_printable() {
+        for (name, ok) in [
+            ("collector", true),
+            ("instagram-collector.v2_a", true),
+            ("", false),
+            ("two words", false),
+            ("bad\nline", false),
+            ("\u{1b}[31mred", false),
+            (&"x".repeat(65), false),
+        ] {
+            assert_eq!(check_token_name(name).is_ok(), ok, "{name:?}");
+        }
+    }
 
     #[test]
     fn tokens_are_random_and_stored_as_their_hash() {

@@ -101,6 +101,7 @@ pub struct ServerSettings {
     /// Heavy work started from Slack (reports over long ranges): how many may run at once in
     /// all, how many per person, and how long one may take.
     pub heavy_concurrency: usize,
+    pub heavy_queue: usize,
     pub heavy_per_user: usize,
     pub heavy_deadline_secs: u64,
 }
@@ -257,14 +258,26 @@ impl DatabaseUrl {
         } else {
             false
         };
-        if ok {
-            Ok(DatabaseUrl(s.to_string()))
-        } else {
-            Err(format!(
-                "{:?} is not a database URL vibe supports: use sqlite://PATH or postgres://USER@HOST:PORT/DB",
-                redact_password(s)
-            ))
+        if !ok {
+            // Not echoed: a string that isn't a URL may be a key=value DSN with a password.
+            return Err(
+                "the value is not a database URL vibe supports: use sqlite://PATH or postgres://USER@HOST:PORT/DB".into(),
+            );
         }
+        // A password parameter the driver doesn't know would be logged by it as "ignoring
+        // unrecognized connect parameter", value and all.
+        if let Some((_, query)) = s.split_once('?') {
+            for pair in query.split('&') {
+                let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+                if key.to_ascii_lowercase().contains("pass") && key != "password" {
+                    return Err(format!(
+                        "{}: the parameter {key:?} is not one the database driver knows; give the password as password=… or in the user part (postgres://user:password@host/db)",
+                        redact_password(s)
+                    ));
+                }
+            }
+        }
+        Ok(DatabaseUrl(s.to_string()))
     }
 
     pub fn backend(&self) -> Backend {
@@ -804,6 +817,8 @@ impl Settings {
     pub fn to_redacted_toml(&self) -> String {
         let mut copy = self.clone();
         copy.database.url = DatabaseUrl(self.database.url.redacted());
+        // A proxy URL may carry credentials too.
+        copy.slack.api_url = redact_password(&self.slack.api_url);
         toml::to_string(&copy).unwrap_or_else(|e| format!("# can't render settings: {e}\n"))
     }
 }
@@ -984,6 +999,10 @@ mod tests {
                 "postgres://u@h/db?sslmode=disable&sslpassword=Y",
                 "postgres://u@h/db?sslmode=disable&sslpassword=***",
             ),
+            (
+                "https://user:pw@proxy/api?x=1",
+                "https://user:***@proxy/api?x=1",
+            ),
             ("postgres://u@h/db", "postgres://u@h/db"),
             ("sqlite://vibe.db", "sqlite://vibe.db"),
             ("sqlite://vibe.db?mode=rwc", "sqlite://vibe.db?mode=rwc"),
@@ -991,6 +1010,17 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(redact_password(url), want, "{url}");
         }
+        // Parameters the driver would log as unrecognised, value and all, are refused; a
+        // string that isn't a URL at all is not echoed.
+        for bad in [
+            "postgres://u@h/db?PASSWORD=X",
+            "postgres://u@h/db?sslpassword=X",
+            "host=h port=1 password=X user=u",
+        ] {
+            let e = DatabaseUrl::parse(bad).unwrap_err();
+            assert!(!e.contains("=X"), "{bad}: {e}");
+        }
+        assert!(DatabaseUrl::parse("postgres://u@h/db?password=X").is_ok());
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub enum HeavyError {
     Busy { running: usize },
     #[error("it took longer than {} s and was abandoned; ask for a shorter range", .0.as_secs())]
     Deadline(Duration),
+    #[error("vibe is busy building {waiting} other reports; ask again in a minute")]
+    Full { waiting: usize },
 }
 
 /// Limits on heavy work.
@@ -25,6 +27,8 @@ pub struct Limiter {
     global: Arc<Semaphore>,
     per_user: Arc<Mutex<HashMap<String, usize>>>,
     per_user_max: usize,
+    /// Most pieces of work admitted at once (running and waiting for a slot).
+    admitted_max: usize,
     deadline: Duration,
 }
 
@@ -47,11 +51,14 @@ impl Drop for Ticket {
 }
 
 impl Limiter {
-    pub fn new(concurrency: usize, per_user: usize, deadline: Duration) -> Limiter {
+    /// At most `concurrency` run at once, `queue` more wait for a slot, `per_user` of them
+    /// one person's; each within `deadline`.
+    pub fn new(concurrency: usize, queue: usize, per_user: usize, deadline: Duration) -> Limiter {
         Limiter {
             global: Arc::new(Semaphore::new(concurrency.max(1))),
             per_user: Arc::new(Mutex::new(HashMap::new())),
             per_user_max: per_user.max(1),
+            admitted_max: concurrency.max(1) + queue,
             deadline,
         }
     }
@@ -60,6 +67,10 @@ impl Limiter {
     /// flight. Cheap and synchronous, so a command can be refused inline.
     pub fn admit(&self, user: &str) -> Result<Ticket, HeavyError> {
         let mut g = self.per_user.lock().unwrap_or_else(|p| p.into_inner());
+        let admitted: usize = g.values().sum();
+        if admitted >= self.admitted_max {
+            return Err(HeavyError::Full { waiting: admitted });
+        }
         let running = g.entry(user.to_string()).or_insert(0);
         if *running >= self.per_user_max {
             return Err(HeavyError::Busy { running: *running });
@@ -102,7 +113,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_person_gets_their_share_and_no_more() {
-        let l = Limiter::new(2, 1, Duration::from_secs(5));
+        let l = Limiter::new(2, 8, 1, Duration::from_secs(5));
         let a = l.admit("U1").unwrap();
         assert_eq!(l.admit("U1").err(), Some(HeavyError::Busy { running: 1 }));
         let b = l.admit("U2").unwrap();
@@ -117,9 +128,18 @@ mod tests {
         assert_eq!(l.running("U2"), 0);
     }
 
+    #[test]
+    fn no_more_than_the_slots_and_the_queue_are_admitted_in_all() {
+        let l = Limiter::new(2, 3, 1, Duration::from_secs(5));
+        let held: Vec<Ticket> = (0..5).map(|i| l.admit(&format!("U{i}")).unwrap()).collect();
+        assert_eq!(l.admit("U9").err(), Some(HeavyError::Full { waiting: 5 }));
+        drop(held);
+        assert!(l.admit("U9").is_ok());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn work_past_its_deadline_is_abandoned_and_frees_its_slot() {
-        let l = Limiter::new(1, 1, Duration::from_secs(2));
+        let l = Limiter::new(1, 8, 1, Duration::from_secs(2));
         let t = l.admit("U1").unwrap();
         let slow = l.run(t, tokio::time::sleep(Duration::from_secs(60))).await;
         assert_eq!(slow, Err(HeavyError::Deadline(Duration::from_secs(2))));
@@ -130,7 +150,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn work_beyond_the_global_limit_waits_for_a_slot() {
-        let l = Arc::new(Limiter::new(1, 1, Duration::from_secs(30)));
+        let l = Arc::new(Limiter::new(1, 8, 1, Duration::from_secs(30)));
         let first = l.admit("U1").unwrap();
         let second = l.admit("U2").unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

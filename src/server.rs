@@ -39,6 +39,8 @@ pub struct Inner {
     pub roles: crate::slack::roles::Roles,
     /// Heavy work (reports) in flight, in all and per person.
     pub heavy: crate::heavy::Limiter,
+    /// Slack request bodies being read at once (each up to 1 MiB before it can be verified).
+    pub slack_reads: tokio::sync::Semaphore,
     /// METRICS_TOKEN: lets non-loopback clients read /metrics.
     metrics_token: Option<secrecy::SecretString>,
     inflight: AtomicUsize,
@@ -75,9 +77,11 @@ impl AppState {
             roles: crate::slack::roles::Roles::new(config.settings.roles.clone()),
             heavy: crate::heavy::Limiter::new(
                 config.settings.server.heavy_concurrency,
+                config.settings.server.heavy_queue,
                 config.settings.server.heavy_per_user,
                 Duration::from_secs(config.settings.server.heavy_deadline_secs),
             ),
+            slack_reads: tokio::sync::Semaphore::new(SLACK_CONCURRENT_READS),
             metrics_token: config.secrets.metrics_token.clone(),
             inflight: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -134,6 +138,10 @@ impl AppState {
 /// The largest body a Slack endpoint accepts: an interaction carries its whole message (up to
 /// 50 blocks), which stays well under this.
 pub const SLACK_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Slack bodies read at once: Slack's own traffic is a few requests at a time, and this bounds
+/// what unverified bodies can hold (64 × 1 MiB).
+pub const SLACK_CONCURRENT_READS: usize = 64;
 
 /// The whole router.
 pub fn router(app: AppState) -> Router {
@@ -206,14 +214,20 @@ pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<By
 /// its acknowledgement through the background work it starts; Slack handlers add the
 /// trigger id to it.
 async fn in_request_span(req: Request, next: Next) -> Response {
-    let id = format!("{:016x}", rand::random::<u64>());
     let span = tracing::info_span!(
         "request",
-        id = %id,
+        id = tracing::field::Empty,
         method = %req.method(),
         path = %req.uri().path(),
         trigger = tracing::field::Empty,
     );
+    // The id costs a random number and a string: only when the span is logged at all.
+    if !span.is_disabled() {
+        span.record(
+            "id",
+            tracing::field::display(format_args!("{:016x}", rand::random::<u64>())),
+        );
+    }
     next.run(req).instrument(span).await
 }
 

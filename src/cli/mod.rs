@@ -831,6 +831,17 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<ExitCode>
     let now = chrono::Utc::now().timestamp();
     match command {
         TokenCommand::Create { name, scopes } => {
+            let name = name.trim().to_string();
+            if let Err(m) = crate::api::check_token_name(&name) {
+                eprintln!("error: {m}");
+                return Ok(ExitCode::from(2));
+            }
+            // A closed stdout swallows writes without an error; the token would be live and
+            // never seen.
+            if !out::stdout_is_open() {
+                eprintln!("error: standard output is closed, so the token couldn't be shown; nothing was created");
+                return Ok(ExitCode::FAILURE);
+            }
             let scopes: Vec<&str> = if scopes.is_empty() {
                 crate::api::SCOPES.to_vec()
             } else {

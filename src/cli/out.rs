@@ -30,3 +30,11 @@ fn closed(e: &std::io::Error) -> ! {
     eprintln!("error: can't write to standard output: {e}");
     std::process::exit(1);
 }
+
+/// Whether file descriptor 1 is open. Rust's stdout treats a closed descriptor as a sink that
+/// accepts everything, so output that must be seen checks first. Where the system has no
+/// `/dev/fd`, it is assumed open.
+pub fn stdout_is_open() -> bool {
+    let fds = std::path::Path::new("/dev/fd");
+    !fds.is_dir() || fds.join("1").exists()
+}

@@ -75,7 +75,7 @@ fn channel(w: &str) -> Option<Result<String, String>> {
             "#{name} arrived as plain text: pick the channel from Slack's list as you type # (or give its ID, like C0123ABCD)"
         )));
     }
-    let is_id = w.len() >= 9
+    let is_id = (9..=24).contains(&w.len())
         && matches!(w.as_bytes()[0], b'C' | b'G')
         && w.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
@@ -212,6 +212,21 @@ pub async fn execute(
             };
             let spec =
                 CronSpec::parse_with(&place.cron, origin.seconds_field).map_err(Failure::Usage)?;
+            // A digest is something people read: at most one an hour (a channel flooded every
+            // minute is an accident). Sub-minute test schedules are the operator's to allow.
+            if !origin.seconds_field {
+                let first = spec.next_after(tz, now);
+                let second = first.and_then(|f| spec.next_after(tz, f));
+                if let (Some(a), Some(b)) = (first, second) {
+                    if (b - a).num_seconds() < 3600 {
+                        return Err(Failure::Usage(format!(
+                            "{:?} would post a digest every {} minutes; a digest runs at most once an hour",
+                            place.cron,
+                            (b - a).num_minutes().max(1)
+                        )));
+                    }
+                }
+            }
             let next = when(spec.next_after(tz, now), tz);
             match store.add_schedule(&new, now.timestamp()).await? {
                 Ok(id) => out.push_str(&format!(
@@ -367,6 +382,9 @@ mod tests {
         let p = placement(DigestKind::Daily, &[], Some("0  9 * * 1-5"), false).unwrap();
         assert_eq!(p.cron, "0 9 * * 1-5");
         assert!(placement(DigestKind::Daily, &[], Some("every day"), false).is_err());
+        // Channel ids are short; a 10,000-character one is not a channel.
+        let long = format!("C{}", "A".repeat(10_000));
+        assert!(placement(DigestKind::Daily, &words(&long), None, false).is_err());
         let never = placement(DigestKind::Daily, &[], Some("0 0 31 2 *"), false).unwrap_err();
         assert!(never.contains("never runs"), "{never}");
         let secs = placement(DigestKind::Daily, &[], Some("*/1 * * * * *"), false).unwrap_err();

@@ -195,9 +195,8 @@ pub fn planned_days(total: u64, daily_traffic: f64) -> Result<u32, String> {
     let days = (total as f64 / daily_traffic).ceil();
     if !(days.is_finite() && days <= f64::from(MAX_PLANNED_DAYS)) {
         return Err(format!(
-            "at {} units a day it would take {} days to reach {} units; a test can run at most {} days (ten years): plan on more traffic or a larger effect",
-            daily_traffic,
-            if days.is_finite() && days < 1e15 { crate::text::thousands(days as i64) } else { "more than a trillion".into() },
+            "at {daily_traffic:.3e} units a day it would take {} days to reach {} units; a test can run at most {} days (ten years): plan on more traffic or a larger effect",
+            if days.is_finite() && days < 1e15 { crate::text::thousands(days as i64) } else { "more than 10¹⁵".into() },
             crate::text::thousands(total as i64),
             crate::text::thousands(i64::from(MAX_PLANNED_DAYS))
         ));
@@ -259,10 +258,15 @@ pub fn plan_sizes(
         scale = scale.max(size.treatment / w);
     }
     let total: f64 = weights.iter().map(|w| (scale * w).ceil()).sum();
+    if weights.iter().any(|w| (scale * w).ceil() < 2.0) {
+        return Err(format!(
+            "the plan comes to fewer than 2 units an arm, too few to test anything: check the baseline ({baseline}) and the minimum detectable effect"
+        ));
+    }
     if !(total.is_finite() && total <= MAX_PLANNED_UNITS as f64) {
         return Err(format!(
             "this design would need {} units, more than a test can reasonably reach (at most {}): choose a larger minimum detectable effect",
-            if total.is_finite() && total < 1e15 { crate::text::thousands(total as i64) } else { "more than a trillion".into() },
+            if total.is_finite() && total < 1e15 { crate::text::thousands(total as i64) } else { "more than 10¹⁵".into() },
             crate::text::thousands(MAX_PLANNED_UNITS as i64)
         ));
     }
@@ -317,14 +321,19 @@ pub fn design(input: DesignInput) -> Result<Design, DesignErrors> {
             "a baseline rate is between 0 and 1, e.g. 0.04 for 4%",
         ),
         MetricType::Mean | MetricType::Rate
-            if !(input.baseline.is_finite() && input.baseline > 0.0) =>
+            if !(input.baseline.is_finite() && input.baseline > 0.0 && input.baseline <= 1e12) =>
         {
-            err("baseline", "the baseline must be a positive number")
+            err(
+                "baseline",
+                "the baseline must be a positive number up to 1,000,000,000,000",
+            )
         }
         _ => {}
     }
     if input.metric_type == MetricType::Mean
-        && !input.baseline_sd.is_some_and(|s| s.is_finite() && s > 0.0)
+        && !input
+            .baseline_sd
+            .is_some_and(|s| s.is_finite() && s > 0.0 && s <= 1e12)
     {
         err(
             "baseline_sd",
@@ -361,8 +370,11 @@ pub fn design(input: DesignInput) -> Result<Design, DesignErrors> {
         err("power", "power is between 0.5 and 1, usually 0.8");
     }
     if let Some(t) = input.daily_traffic {
-        if !(t.is_finite() && t > 0.0) {
-            err("daily_traffic", "expected daily traffic must be positive");
+        if !(t.is_finite() && (0.01..=1e12).contains(&t)) {
+            err(
+                "daily_traffic",
+                "expected daily traffic is a number of units a day, from 0.01 to 1,000,000,000,000",
+            );
         }
     }
     for g in &input.guardrails {
@@ -463,7 +475,7 @@ mod unit {
         let mut i = input();
         i.baseline = 0.000001;
         i.mde = 0.000001;
-        i.daily_traffic = Some(0.001);
+        i.daily_traffic = Some(1.0);
         let e = design(i).unwrap_err();
         assert_eq!(e.0.len(), 1, "{e:?}");
         assert_eq!(e.0[0].field, "mde");
@@ -475,7 +487,7 @@ mod unit {
         );
         // A reasonable size at a trickle of traffic would take centuries.
         let mut i = input();
-        i.daily_traffic = Some(0.001);
+        i.daily_traffic = Some(0.5);
         let e = design(i).unwrap_err();
         assert_eq!(e.0[0].field, "daily_traffic");
         assert!(e.0[0].message.contains("at most 3,650 days"), "{e:?}");
@@ -484,11 +496,22 @@ mod unit {
         i.daily_traffic = Some(3.0);
         let d = design(i).unwrap();
         assert!(d.planned_days.unwrap() <= MAX_PLANNED_DAYS);
+        // Traffic outside what a day can hold is a field error of its own.
+        let mut i = input();
+        i.daily_traffic = Some(0.001);
+        assert_eq!(design(i).unwrap_err().0[0].field, "daily_traffic");
         assert!(d.planned_units > 0);
         assert_eq!(
-            planned_days(1, 1e-300).map_err(|e| e.contains("trillion")),
+            planned_days(1, 1e-300).map_err(|e| e.contains("10¹⁵")),
             Err(true)
         );
+        // An absurd baseline that plans no data at all is refused too.
+        let mut i = input();
+        i.metric_type = MetricType::Rate;
+        i.baseline = 1e11;
+        i.daily_traffic = None;
+        let e = design(i).unwrap_err();
+        assert!(e.0[0].message.contains("fewer than 2 units"), "{e:?}");
         assert_eq!(planned_days(3650, 1.0), Ok(3650));
         assert!(planned_days(3651, 1.0).is_err());
     }

@@ -22,13 +22,26 @@ fn count(c: &Cells<'_, impl Row>, col: &str) -> Result<u64, RowIssue> {
         .map_err(|e| c.issue(col, e.to_string()))
 }
 
-fn number(c: &Cells<'_, impl Row>, col: &str) -> Result<f64, RowIssue> {
+/// The largest magnitude a sum may have, and a sum of squares: far beyond any real test, and
+/// small enough that totals over many periods stay finite.
+const MAX_SUM: f64 = 1e15;
+const MAX_SUM_SQ: f64 = 1e30;
+
+fn number(c: &Cells<'_, impl Row>, col: &str, limit: f64) -> Result<f64, RowIssue> {
     let v = c.required(col)?;
-    v.trim()
+    let x = v
+        .trim()
         .parse::<f64>()
         .ok()
         .filter(|x| x.is_finite())
-        .ok_or_else(|| c.issue(col, format!("{v:?} is not a number")))
+        .ok_or_else(|| c.issue(col, format!("{v:?} is not a number")))?;
+    if x.abs() > limit {
+        return Err(c.issue(
+            col,
+            format!("{v} is larger than any test gives (the limit is {limit:e})"),
+        ));
+    }
+    Ok(x)
 }
 
 fn parse_row(
@@ -78,8 +91,8 @@ fn parse_row(
         }
         MetricType::Mean => {
             o.units = count(c, "units")?;
-            let sum = number(c, "sum")?;
-            let sum_sq = number(c, "sum_sq")?;
+            let sum = number(c, "sum", MAX_SUM)?;
+            let sum_sq = number(c, "sum_sq", MAX_SUM_SQ)?;
             if o.units > 0 && sum_sq < sum * sum / o.units as f64 * (1.0 - 1e-9) {
                 return Err(c.issue(
                     "sum_sq",
@@ -91,16 +104,11 @@ fn parse_row(
         }
         MetricType::Rate => {
             o.conversions = Some(count(c, "events")?);
-            let exposure = number(c, "exposure")?;
+            let exposure = number(c, "exposure", crate::domain::MAX_COUNT as f64)?;
             if exposure < 0.0 {
                 return Err(c.issue("exposure", "can't be negative"));
             }
-            if exposure > crate::domain::MAX_COUNT as f64 {
-                return Err(c.issue(
-                    "exposure",
-                    "is larger than any test exposes (the limit is 1,000,000,000,000)",
-                ));
-            }
+
             o.exposure = Some(exposure);
             o.units = exposure.round() as u64;
         }

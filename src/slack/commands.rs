@@ -61,7 +61,33 @@ pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<SlackComman
     // so an unreasonable or repeated request is refused at once.
     let mut ticket = None;
     let ack = match &parsed {
-        Command::Report { from, to, .. } => {
+        Command::Report {
+            from,
+            to,
+            words,
+            period_flag,
+            tz,
+            ..
+        } => {
+            // Everything that can be wrong with the words is said now, not after an
+            // "on its way" that never arrives.
+            if let Err(m) = crate::cli::period_and_platform(words, *period_flag) {
+                return Some(ephemeral(&render::error(
+                    &m,
+                    Some("/vibe report weekly"),
+                    &text,
+                )));
+            }
+            if let Some(t) = tz
+                .as_deref()
+                .filter(|t| t.parse::<chrono_tz::Tz>().is_err())
+            {
+                return Some(ephemeral(&render::error(
+                    &format!("{t:?} is not a time zone like Europe/Paris"),
+                    None,
+                    &text,
+                )));
+            }
             let today = Utc::now().date_naive();
             if let Err(e) = service::check_range(*from, *to, today) {
                 return Some(ephemeral(&render::error(&e.to_string(), None, &text)));

@@ -92,14 +92,61 @@ static UNVERIFIED_LOG: LogLimiter = LogLimiter::new();
 /// Reads a Slack request's body (at most [`crate::server::SLACK_BODY_LIMIT`], within the body
 /// timeout) and verifies it; the body, or the answer to give.
 async fn verified_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
-    // Refuse at once what could never verify, before reading anything.
+    // Refuse at once what could never verify, before reading anything: no secret, no
+    // signature, or a timestamp that isn't a fresh whole number.
     if app.verifier.is_none() {
         return Err(Refusal::NotConfigured.into_response());
     }
-    let body =
-        crate::server::read_body(body, crate::server::SLACK_BODY_LIMIT, app.body_timeout()).await?;
+    fresh_headers(headers, chrono::Utc::now().timestamp()).map_err(IntoResponse::into_response)?;
+    // A signature can only be checked over the whole body, so bodies are read a few at a time:
+    // forged requests trickling large bodies can't pile up memory.
+    // The usual case takes a free slot at once; only a crowd waits, at most a second.
+    let permit = match app.slack_reads.try_acquire() {
+        Ok(p) => Some(p),
+        Err(_) => {
+            tokio::time::timeout(std::time::Duration::from_secs(1), app.slack_reads.acquire())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }
+    };
+    let Some(_permit) = permit else {
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "1")],
+            "busy reading other requests; try again",
+        )
+            .into_response());
+    };
+    // Slack sends its small bodies at once; a slower one is someone else's.
+    let timeout = app.body_timeout().min(std::time::Duration::from_secs(10));
+    let body = crate::server::read_body(body, crate::server::SLACK_BODY_LIMIT, timeout).await?;
     verify(app.verifier.as_ref(), headers, &body).map_err(IntoResponse::into_response)?;
     Ok(body)
+}
+
+/// How far a request's timestamp may be from now: Slack's five minutes.
+const FRESH_SECS: i64 = 300;
+
+/// The checks that need no body: a signature header, and a timestamp that is a whole number
+/// within five minutes of `now` (also keeps absurd values like i64::MIN away from the
+/// verifier's arithmetic).
+fn fresh_headers(headers: &HeaderMap, now: i64) -> Result<(), Refusal> {
+    if headers
+        .get(SlackEventSignatureVerifier::SLACK_SIGNED_HASH_HEADER)
+        .is_none()
+    {
+        return Err(Refusal::Unverified("no signature header".into()));
+    }
+    let ts = headers
+        .get(SlackEventSignatureVerifier::SLACK_SIGNED_TIMESTAMP)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .ok_or_else(|| Refusal::Unverified("no timestamp, or not a number".into()))?;
+    if ts.checked_sub(now).is_none_or(|d| d.abs() > FRESH_SECS) {
+        return Err(Refusal::Unverified(format!("stale timestamp {ts}")));
+    }
+    Ok(())
 }
 
 /// Checks `X-Slack-Signature` over the raw body and `X-Slack-Request-Timestamp` within five
@@ -110,6 +157,7 @@ pub fn verify(
     body: &[u8],
 ) -> Result<(), Refusal> {
     let verifier = verifier.ok_or(Refusal::NotConfigured)?;
+    fresh_headers(headers, chrono::Utc::now().timestamp())?;
     let header = |name: &str| {
         headers
             .get(name)
@@ -268,7 +316,17 @@ mod tests {
         let future_ts = (now + 400).to_string();
         let future = sign(secret, &future_ts, body);
         let other = sign("another secret", &ts, body);
+        let min = i64::MIN.to_string();
+        let min_signed = sign(secret, &min, body);
         let cases: Vec<(HeaderMap, &str, bool)> = vec![
+            // Absurd timestamps are refused before any arithmetic on them.
+            (headers(Some(&min_signed), Some(&min)), body, false),
+            (headers(Some(&good), Some("12abc")), body, false),
+            (
+                headers(Some(&good), Some("99999999999999999999")),
+                body,
+                false,
+            ),
             (headers(Some(&good), Some(&ts)), body, true),
             (
                 headers(Some(&good), Some(&ts)),

@@ -61,6 +61,21 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl StoreError {
+    /// Whether the database was only busy (SQLite's lock held past the busy timeout, a
+    /// PostgreSQL lock timeout, serialization failure or deadlock): the same request can
+    /// simply be tried again, and nothing was written.
+    pub fn is_busy(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(db)) = self else {
+            return matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut));
+        };
+        matches!(
+            db.code().as_deref(),
+            Some("5" | "6" | "517" | "55P03" | "40001" | "40P01")
+        )
+    }
+}
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {

@@ -182,6 +182,16 @@ async fn a_closed_stdout_ends_quietly_and_loses_no_token() {
     let out = run(&["token", "create", "collector"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("revoked"), "{}", stderr(&out));
+    // Names are printed in lists and logs: plain ones only.
+    for bad in ["", "two words", "bad\nline", "\u{1b}[31mred"] {
+        let out = db.vibe(&["token", "create", bad], &[]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            stderr(&out).contains("not a token name"),
+            "{}",
+            stderr(&out)
+        );
+    }
     let list = db.vibe(&["token", "list", "--format", "json"], &[]);
     let tokens: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
     assert_eq!(tokens.as_array().unwrap().len(), 1, "{tokens}");

@@ -320,6 +320,24 @@ async fn vibe_schedule_adds_lists_and_removes_from_the_terminal() {
         &[],
     );
     assert!(cron.status.success(), "{}", stderr(&cron));
+    // Every minute is no digest.
+    let flood = db.vibe(
+        &[
+            "schedule",
+            "add",
+            "daily",
+            "--cron",
+            "* * * * *",
+            "C0CLI00001",
+        ],
+        &[],
+    );
+    assert_eq!(flood.status.code(), Some(2));
+    assert!(
+        stderr(&flood).contains("at most once an hour"),
+        "{}",
+        stderr(&flood)
+    );
     let no_channel = db.vibe(&["schedule", "add", "daily", "09:00"], &[]);
     assert_eq!(no_channel.status.code(), Some(2));
     assert!(stderr(&no_channel).contains("name the channel"));

@@ -84,6 +84,27 @@ async fn bodies_over_a_routes_limit_are_refused_before_they_are_read() {
     let (answer, _) = raw(&app.base, &head, &body, Duration::from_secs(5)).await;
     assert_eq!(status_of(&answer), Some(413), "{answer}");
 
+    // Without a signature, or with a timestamp that can't be fresh, 401 comes on the headers:
+    // nothing of the (announced 1 MiB) body is read.
+    for (ts, sig) in [
+        (now().to_string(), None),
+        (i64::MIN.to_string(), Some("v0=00")),
+        ((now() - 301).to_string(), Some("v0=00")),
+        ("soon".to_string(), Some("v0=00")),
+    ] {
+        let sig = sig
+            .map(|s| format!("x-slack-signature: {s}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "POST /slack/commands HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+             x-slack-request-timestamp: {ts}\r\n{sig}content-length: {}\r\n\r\n",
+            1024 * 1024
+        );
+        let (answer, took) = raw(&app.base, &head, &[], Duration::from_secs(5)).await;
+        assert_eq!(status_of(&answer), Some(401), "{ts}: {answer}");
+        assert!(took < Duration::from_secs(2), "{ts}: {took:?}");
+    }
+
     // Just under the limit is read and judged on its signature (unsigned: 401).
     let head = format!(
         "POST /slack/interactions HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n\
@@ -180,6 +201,10 @@ async fn report_ranges_beyond_reason_are_refused_at_once() {
         ("report --from 0001-01-01 --to 9999-12-31", "out of range"),
         ("report --to 0001-01-01", "out of range"),
         ("report --from 2026-03-02 --to 2026-03-01", "after"),
+        // Words that aren't a period or a platform, or a time zone that isn't one, are said
+        // now rather than after "on its way".
+        ("report nonsense", "neither a period"),
+        ("report weekly --tz Mars/Olympus", "not a time zone"),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
         let started = Instant::now();
