@@ -209,8 +209,9 @@ fn records(body: &[u8]) -> Result<Vec<Value>, Response> {
 
 /// The body, read only now that the token is known good: at most `server.max_body_bytes`,
 /// within the body timeout.
-async fn body_of(app: &AppState, body: Body) -> Result<Bytes, Response> {
-    crate::server::read_body(body, app.settings.server.max_body_bytes, app.body_timeout()).await
+async fn body_of(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let limit = app.settings.server.max_body_bytes;
+    crate::server::read_body(headers, body, limit, app.body_timeout()).await
 }
 
 async fn metrics(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -218,7 +219,7 @@ async fn metrics(State(app): State<AppState>, headers: HeaderMap, body: Body) ->
         Ok(t) => t,
         Err(r) => return r,
     };
-    let body = match body_of(&app, body).await {
+    let body = match body_of(&app, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -262,7 +263,7 @@ async fn observations(
     if let Err(r) = authorise(&app, &headers, "observations:write").await {
         return r;
     }
-    let body = match body_of(&app, body).await {
+    let body = match body_of(&app, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -143,44 +142,27 @@ pub const SLACK_BODY_LIMIT: usize = 1024 * 1024;
 /// what unverified bodies can hold (64 × 1 MiB).
 pub const SLACK_CONCURRENT_READS: usize = 64;
 
-/// The whole router.
+/// The whole router. Body limits are each route's own (`read_body`, with the limit the
+/// route's handler passes); the request span is opened by the connection loop.
 pub fn router(app: AppState) -> Router {
-    let api_limit = app.settings.server.max_body_bytes;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(
-            crate::slack::http::router().route_layer(middleware::from_fn_with_state(
-                SLACK_BODY_LIMIT,
-                refuse_announced_over,
-            )),
-        )
-        .merge(
-            crate::api::router().route_layer(middleware::from_fn_with_state(
-                api_limit,
-                refuse_announced_over,
-            )),
-        )
-        .layer(middleware::from_fn(in_request_span))
+        .merge(crate::slack::http::router())
+        .merge(crate::api::router())
         .with_state(app)
 }
 
-/// Refuses a request whose announced body is over its route's limit (413) on its headers,
-/// before any of the body is read.
-async fn refuse_announced_over(State(limit): State<usize>, req: Request, next: Next) -> Response {
-    let announced = req
-        .headers()
+/// The length a request announces, if any.
+pub fn announced_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > limit as u64) {
-        return too_large(limit);
-    }
-    next.run(req).await
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
-fn too_large(limit: usize) -> Response {
+pub fn too_large(limit: usize) -> Response {
     (
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("the body is larger than this endpoint accepts ({limit} bytes)"),
@@ -188,9 +170,18 @@ fn too_large(limit: usize) -> Response {
         .into_response()
 }
 
-/// Reads a request body, at most `limit` bytes and within `timeout`: 413 past the limit
-/// (without reading the rest), 408 when the client is too slow, 400 when it breaks off.
-pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Response> {
+/// Reads a request body, at most `limit` bytes and within `timeout`: 413 at once when the
+/// headers announce more (nothing is read), 413 when more arrives (the rest isn't read), 408
+/// when the client is too slow, 400 when it breaks off.
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, Response> {
+    if announced_length(headers).is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
     match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(b)) => Ok(b),
         Ok(Err(e)) => {
@@ -208,27 +199,6 @@ pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<By
         )
             .into_response()),
     }
-}
-
-/// Every request runs in a span with its own id, so one log search follows a command from
-/// its acknowledgement through the background work it starts; Slack handlers add the
-/// trigger id to it.
-async fn in_request_span(req: Request, next: Next) -> Response {
-    let span = tracing::info_span!(
-        "request",
-        id = tracing::field::Empty,
-        method = %req.method(),
-        path = %req.uri().path(),
-        trigger = tracing::field::Empty,
-    );
-    // The id costs a random number and a string: only when the span is logged at all.
-    if !span.is_disabled() {
-        span.record(
-            "id",
-            tracing::field::display(format_args!("{:016x}", rand::random::<u64>())),
-        );
-    }
-    next.run(req).instrument(span).await
 }
 
 /// Readiness: the database answers. No Slack call (a probe every few seconds must not spend
@@ -455,8 +425,9 @@ async fn serve_http(
         let service =
             hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
+                let span = request_span(&req);
                 let mut router = router.clone();
-                tower_service::Service::call(&mut router, req.map(Body::new))
+                tower_service::Service::call(&mut router, req.map(Body::new)).instrument(span)
             });
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
@@ -473,6 +444,26 @@ async fn serve_http(
     {
         tracing::warn!("some connections were still open 30 s after the stop");
     }
+}
+
+/// Every request runs in a span with its own id, so one log search follows a command from
+/// its acknowledgement through the background work it starts; Slack handlers add the
+/// trigger id to it. Nearly free when the span isn't logged.
+fn request_span<B>(req: &hyper::Request<B>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "request",
+        id = tracing::field::Empty,
+        method = %req.method(),
+        path = %req.uri().path(),
+        trigger = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        span.record(
+            "id",
+            tracing::field::display(format_args!("{:016x}", rand::random::<u64>())),
+        );
+    }
+    span
 }
 
 /// Hands the engines' notifications (concluded tests, new alerts) to the outbox every couple

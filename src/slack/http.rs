@@ -98,6 +98,11 @@ async fn verified_body(app: &AppState, headers: &HeaderMap, body: Body) -> Resul
         return Err(Refusal::NotConfigured.into_response());
     }
     fresh_headers(headers, chrono::Utc::now().timestamp()).map_err(IntoResponse::into_response)?;
+    if crate::server::announced_length(headers)
+        .is_some_and(|n| n > crate::server::SLACK_BODY_LIMIT as u64)
+    {
+        return Err(crate::server::too_large(crate::server::SLACK_BODY_LIMIT));
+    }
     // A signature can only be checked over the whole body, so bodies are read a few at a time:
     // forged requests trickling large bodies can't pile up memory.
     // The usual case takes a free slot at once; only a crowd waits, at most a second.
@@ -120,7 +125,8 @@ async fn verified_body(app: &AppState, headers: &HeaderMap, body: Body) -> Resul
     };
     // Slack sends its small bodies at once; a slower one is someone else's.
     let timeout = app.body_timeout().min(std::time::Duration::from_secs(10));
-    let body = crate::server::read_body(body, crate::server::SLACK_BODY_LIMIT, timeout).await?;
+    let limit = crate::server::SLACK_BODY_LIMIT;
+    let body = crate::server::read_body(headers, body, limit, timeout).await?;
     verify(app.verifier.as_ref(), headers, &body).map_err(IntoResponse::into_response)?;
     Ok(body)
 }
