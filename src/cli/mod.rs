@@ -836,10 +836,10 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<ExitCode>
                 eprintln!("error: {m}");
                 return Ok(ExitCode::from(2));
             }
-            // A closed stdout swallows writes without an error; the token would be live and
-            // never seen.
+            // A closed stdout (or /dev/null) swallows writes without an error; the token would
+            // be live and never seen.
             if !out::stdout_is_open() {
-                eprintln!("error: standard output is closed, so the token couldn't be shown; nothing was created");
+                eprintln!("error: standard output goes nowhere (closed or /dev/null), so the token couldn't be shown; nothing was created");
                 return Ok(ExitCode::FAILURE);
             }
             let scopes: Vec<&str> = if scopes.is_empty() {

@@ -31,10 +31,13 @@ fn closed(e: &std::io::Error) -> ! {
     std::process::exit(1);
 }
 
-/// Whether file descriptor 1 is open. Rust's stdout treats a closed descriptor as a sink that
-/// accepts everything, so output that must be seen checks first. Where the system has no
-/// `/dev/fd`, it is assumed open.
+/// Whether what is written to stdout can reach anyone. The Rust runtime points a closed stdout
+/// at /dev/null before `main`, so a closed one and `> /dev/null` look the same: both go
+/// nowhere, which matters for output shown only once (a token). Where the system can't say,
+/// it is assumed to reach someone.
 pub fn stdout_is_open() -> bool {
-    let fds = std::path::Path::new("/dev/fd");
-    !fds.is_dir() || fds.join("1").exists()
+    match std::fs::canonicalize("/dev/fd/1") {
+        Ok(target) => target != std::path::Path::new("/dev/null"),
+        Err(_) => true,
+    }
 }

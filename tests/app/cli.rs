@@ -182,6 +182,21 @@ async fn a_closed_stdout_ends_quietly_and_loses_no_token() {
     let out = run(&["token", "create", "collector"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("revoked"), "{}", stderr(&out));
+    // Output that goes nowhere (a closed stdout becomes /dev/null): no token is made at all.
+    let nowhere = std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
+        .args(["token", "create", "nowhere"])
+        .current_dir(db.dir.path())
+        .env("VIBE_DATABASE__URL", &db.url)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .output()
+        .expect("run vibe");
+    assert!(!nowhere.status.success());
+    assert!(
+        stderr(&nowhere).contains("goes nowhere"),
+        "{}",
+        stderr(&nowhere)
+    );
     // Names are printed in lists and logs: plain ones only.
     for bad in ["", "two words", "bad\nline", "\u{1b}[31mred"] {
         let out = db.vibe(&["token", "create", bad], &[]);
