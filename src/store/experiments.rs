@@ -445,6 +445,18 @@ impl Store {
     ) -> Result<usize> {
         let now = unix_now();
         let mut tx = self.begin_write().await?;
+        // Read in the write transaction, so a conclusion can't slip in between.
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM experiments WHERE id = $1")
+                .bind(experiment.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(s) = status.filter(|s| s == "concluded" || s == "stopped") {
+            return Err(StoreError::Conflict(format!(
+                "test #{} is {s}: its results are final, so observations are no longer accepted",
+                experiment.id
+            )));
+        }
         for o in rows {
             let Some(pos) = experiment
                 .design

@@ -195,6 +195,15 @@ async fn observations_go_to_the_experiment_all_or_nothing() {
         .0,
         404
     );
+    // Once a test is stopped (or concluded) its results are final: more data is refused.
+    for step in ["start", "stop"] {
+        let out = app.db.vibe(&["abtest", step, &id.to_string()], &[]);
+        assert!(out.status.success(), "{step}: {out:?}");
+    }
+    let late = r#"[{"variant":"a","period":"d9","units":100,"conversions":5}]"#;
+    let (s, v) = post(&app, &path, Some(&token), late).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("final"), "{v}");
     app.cleanup().await;
 }
 
