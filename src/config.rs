@@ -269,7 +269,7 @@ impl DatabaseUrl {
         if let Some((_, query)) = s.split_once('?') {
             for pair in query.split('&') {
                 let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-                if key.to_ascii_lowercase().contains("pass") && key != "password" {
+                if is_password_key(key) && key != "password" {
                     return Err(format!(
                         "{}: the parameter {key:?} is not one the database driver knows; give the password as password=… or in the user part (postgres://user:password@host/db)",
                         redact_password(s)
@@ -317,6 +317,11 @@ impl From<DatabaseUrl> for String {
     }
 }
 
+/// A URL query parameter that may hold a password (`password`, `sslpassword`, `PASS`, …).
+fn is_password_key(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("pass")
+}
+
 fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
@@ -336,7 +341,7 @@ fn redact_password(url: &str) -> String {
     let query = query.map(|q| {
         q.split('&')
             .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if k.to_ascii_lowercase().contains("pass") => format!("{k}=***"),
+                Some((k, _)) if is_password_key(k) => format!("{k}=***"),
                 _ => pair.to_string(),
             })
             .collect::<Vec<_>>()

@@ -155,14 +155,14 @@ pub fn router(app: AppState) -> Router {
 }
 
 /// The length a request announces, if any.
-pub fn announced_length(headers: &HeaderMap) -> Option<u64> {
+fn announced_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
-pub fn too_large(limit: usize) -> Response {
+fn too_large(limit: usize) -> Response {
     (
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("the body is larger than this endpoint accepts ({limit} bytes)"),

@@ -165,7 +165,8 @@ impl CronSpec {
         };
         let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single();
         let fires = start.and_then(|s| {
-            spec.next_wall(s.naive_utc())
+            spec.walls(s.naive_utc())
+                .next()
                 .filter(|t| *t < s.naive_utc() + Duration::days(MUST_FIRE_WITHIN_DAYS))
         });
         if fires.is_none() {
@@ -174,11 +175,6 @@ impl CronSpec {
             ));
         }
         Ok(spec)
-    }
-
-    /// The first wall-clock time matching the expression after `start` (as if it were UTC).
-    fn next_wall(&self, start: NaiveDateTime) -> Option<NaiveDateTime> {
-        self.walls(start).next()
     }
 
     /// Wall-clock times matching the expression after `start`, in order, each once.

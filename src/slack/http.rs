@@ -94,15 +94,10 @@ static UNVERIFIED_LOG: LogLimiter = LogLimiter::new();
 async fn verified_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
     // Refuse at once what could never verify, before reading anything: no secret, no
     // signature, or a timestamp that isn't a fresh whole number.
-    if app.verifier.is_none() {
+    let Some(verifier) = app.verifier.as_ref() else {
         return Err(Refusal::NotConfigured.into_response());
-    }
+    };
     fresh_headers(headers, chrono::Utc::now().timestamp()).map_err(IntoResponse::into_response)?;
-    if crate::server::announced_length(headers)
-        .is_some_and(|n| n > crate::server::SLACK_BODY_LIMIT as u64)
-    {
-        return Err(crate::server::too_large(crate::server::SLACK_BODY_LIMIT));
-    }
     // A signature can only be checked over the whole body, so bodies are read a few at a time:
     // forged requests trickling large bodies can't pile up memory.
     // The usual case takes a free slot at once; only a crowd waits, at most a second.
@@ -127,7 +122,7 @@ async fn verified_body(app: &AppState, headers: &HeaderMap, body: Body) -> Resul
     let timeout = app.body_timeout().min(std::time::Duration::from_secs(10));
     let limit = crate::server::SLACK_BODY_LIMIT;
     let body = crate::server::read_body(headers, body, limit, timeout).await?;
-    verify(app.verifier.as_ref(), headers, &body).map_err(IntoResponse::into_response)?;
+    signature_matches(verifier, headers, &body).map_err(IntoResponse::into_response)?;
     Ok(body)
 }
 
@@ -164,6 +159,15 @@ pub fn verify(
 ) -> Result<(), Refusal> {
     let verifier = verifier.ok_or(Refusal::NotConfigured)?;
     fresh_headers(headers, chrono::Utc::now().timestamp())?;
+    signature_matches(verifier, headers, body)
+}
+
+/// The signature over the body, once [`fresh_headers`] has passed.
+fn signature_matches(
+    verifier: &SlackEventSignatureVerifier,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Refusal> {
     let header = |name: &str| {
         headers
             .get(name)

@@ -579,7 +579,7 @@ async fn one_log_search_follows_a_command_from_its_ack_to_its_delivery() {
         .status()
         .unwrap();
     assert!(term.success());
-    assert!(child.wait().unwrap().success());
+    assert!(super::helpers::wait_exit(&mut child, 30).await.success());
     let lines = lines.lock().unwrap().clone();
     let found: Vec<&String> = lines.iter().filter(|l| l.contains(trigger)).collect();
     let has = |what: &str| found.iter().any(|l| l.contains(what));

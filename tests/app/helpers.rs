@@ -234,3 +234,15 @@ pub async fn allow_writes(store: &Store, undo: Vec<String>) {
             .expect("drop trigger");
     }
 }
+
+/// Waits (without blocking the runtime) for a child process to exit, at most `secs`.
+pub async fn wait_exit(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "vibe didn't stop");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

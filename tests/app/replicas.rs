@@ -48,22 +48,15 @@ fn replica(db: &TestDb, fake: &FakeSlack, extra: &[(&str, &str)]) -> Child {
     child
 }
 
-fn stop(children: &mut [Child]) {
+async fn stop(children: &mut [Child]) {
     for c in children.iter() {
         let _ = Command::new("kill")
             .args(["-TERM", &c.id().to_string()])
             .status();
     }
     for c in children.iter_mut() {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = c.try_wait().unwrap() {
-                assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "a replica didn't stop");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let status = super::helpers::wait_exit(c, 30).await;
+        assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
     }
 }
 
@@ -86,7 +79,7 @@ async fn drain(db: &TestDb, fake: &FakeSlack, store: &vibe::store::Store) {
         rows.iter().all(|r| r.status == "delivered")
     })
     .await;
-    stop(&mut last);
+    stop(&mut last).await;
 }
 
 /// Digest messages at the fake, by outbox key.
@@ -121,7 +114,7 @@ async fn three_serve_processes_run_each_slot_once_and_post_each_digest_once() {
         assert!(Instant::now() < deadline, "runs: {done:?} {analysis:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    stop(&mut replicas);
+    stop(&mut replicas).await;
     drain(&db, &fake, &store).await;
 
     let digests = store.job_runs("digest:1").await.unwrap();
@@ -198,7 +191,7 @@ async fn a_run_whose_replica_is_killed_mid_run_is_taken_over_and_completed_once(
     assert_eq!(taken.status, "done", "{taken:?}");
     assert_eq!(taken.attempts, 2, "{taken:?}");
     assert_ne!(taken.owner, held.owner);
-    stop(&mut replicas);
+    stop(&mut replicas).await;
     drain(&db, &fake, &store).await;
     let posted = posted_digests(&fake);
     let key = format!("digest:1:{}", held.slot);

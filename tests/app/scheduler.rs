@@ -170,20 +170,10 @@ async fn vibe_start_stops_after_its_duration_and_on_sigterm_and_loses_nothing() 
             .spawn()
             .expect("start vibe")
     };
-    let wait_exit = |child: &mut std::process::Child, secs: u64| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(std::time::Instant::now() < deadline, "vibe didn't stop");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    };
     // Slack answers 500 throughout the first run: the message stays queued.
     let started = std::time::Instant::now();
     let mut first = spawn("3s");
-    let status = wait_exit(&mut first, 30);
+    let status = super::helpers::wait_exit(&mut first, 30).await;
     assert!(status.success(), "{status:?}");
     assert!(started.elapsed() >= std::time::Duration::from_secs(3));
     let rows = store.outbox().await.unwrap();
@@ -199,7 +189,7 @@ async fn vibe_start_stops_after_its_duration_and_on_sigterm_and_loses_nothing() 
         .status()
         .unwrap();
     assert!(kill.success());
-    let status = wait_exit(&mut second, 30);
+    let status = super::helpers::wait_exit(&mut second, 30).await;
     assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
     assert_eq!(fake.messages().len(), 1);
     store.close().await;
