@@ -293,18 +293,8 @@ async fn observations(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let types = |metric: &str| {
-        if metric == "primary" {
-            Some(e.design.metric_type)
-        } else {
-            e.design
-                .guardrails
-                .iter()
-                .find(|g| g.name == metric)
-                .map(|g| g.metric_type)
-        }
-    };
-    let variants: Vec<&str> = e.design.variants.iter().map(|v| v.name.as_str()).collect();
+    let types = |metric: &str| e.metric_type_of(metric);
+    let variants = e.variant_names();
     let rows =
         match crate::import::observations::parse_observation_objects(&values, &variants, &types) {
             Ok(r) => r,

@@ -156,21 +156,7 @@ pub struct ReportSettings {
     pub timezone: TimeZone,
 }
 
-/// Thresholds of the alert detectors (DESIGN.md §5).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DetectorSettings {
-    pub drop_threshold: f64,
-    pub drop_min_volume: i64,
-    pub viral_multiple: f64,
-    pub viral_min_engagements: i64,
-    pub low_engagement_rate: f64,
-    pub low_engagement_min_volume: i64,
-    pub cost_per_lead_target: f64,
-    pub cost_per_lead_margin: f64,
-    /// Hours after an alert resolves during which the same condition raises no new one.
-    pub cooldown_hours: u32,
-}
+pub use crate::analytics::detect::DetectorSettings;
 
 /// An IANA time zone such as `Europe/Paris`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::slack::web::SlackWeb;
+use crate::app::Workspace;
 use crate::store::Store;
 
 /// The state of one part.
@@ -98,7 +98,7 @@ async fn jobs(store: &Store, now: i64) -> State {
 }
 
 /// Runs every check. `slack` is None when no bot token is set.
-pub async fn check(store: &Store, slack: Option<&SlackWeb>, now: i64) -> Health {
+pub async fn check(store: &Store, slack: Option<&dyn Workspace>, now: i64) -> Health {
     let mut checks = Vec::new();
     let db = match store.ping().await {
         Ok(()) => State::Ok(format!("{:?} reachable", store.backend())),
@@ -160,12 +160,8 @@ pub async fn check(store: &Store, slack: Option<&SlackWeb>, now: i64) -> Health 
     }
     let state = match slack {
         None => State::NotConfigured("SLACK_BOT_TOKEN is not set".into()),
-        Some(web) => match web.auth_test().await {
-            Ok(id) => State::Ok(format!(
-                "signed in as {}{}",
-                id.user_id,
-                id.team.map(|t| format!(" in {t}")).unwrap_or_default()
-            )),
+        Some(w) => match w.signed_in_as().await {
+            Ok(who) => State::Ok(format!("signed in as {who}")),
             Err(e) => State::Failed(format!("auth.test: {e}")),
         },
     };

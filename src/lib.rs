@@ -2,15 +2,18 @@
 //! marketing teams.
 //!
 //! Layers, from the inside out (each depends only on the ones before it):
-//! - [`domain`]: the pure core: metric model, rollup arithmetic. No IO, no clock.
+//! - [`domain`], [`stats`] and the pure parts of [`analytics`] and [`experiments`]: the core.
+//!   No IO, no clock.
 //! - [`store`]: sqlx over SQLite or PostgreSQL; the only place that writes SQL.
+//! - [`app`]: the command grammar and typed handlers both adapters share.
 //! - [`import`], [`demo`]: turn files and generated data into domain records for the store.
 //! - [`slack`], [`api`], [`server`]: the Slack adapter, the ingestion API and the HTTP server
 //!   that carries both (`vibe serve`).
-//! - [`cli`]: the command-line adapter.
+//! - [`cli`]: the command-line adapter: the application's answers as text or JSON.
 
 pub mod analytics;
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -59,14 +59,7 @@ impl AppState {
         let verifier = config.secrets.slack_signing_secret.as_ref().map(|s| {
             SlackEventSignatureVerifier::new(&SlackSigningSecret(s.expose_secret().to_string()))
         });
-        let web = SlackWeb::new(
-            &settings.slack.api_url,
-            config.secrets.slack_bot_token.as_ref(),
-            Duration::from_millis(settings.slack.request_timeout_ms),
-        )
-        .map_err(|e| {
-            anyhow::anyhow!("can't load the system's CA certificates for TLS to Slack: {e}")
-        })?;
+        let web = slack_web(config)?;
         Ok(AppState(Arc::new(Inner {
             store,
             settings,
@@ -132,6 +125,34 @@ impl AppState {
             lifetime_secs: self.settings.slack.outbox_lifetime_secs,
         }
     }
+}
+
+/// The Slack Web API client with the configured base URL, bot token and timeout.
+pub fn slack_web(config: &Config) -> anyhow::Result<SlackWeb> {
+    SlackWeb::new(
+        &config.settings.slack.api_url,
+        config.secrets.slack_bot_token.as_ref(),
+        Duration::from_millis(config.settings.slack.request_timeout_ms),
+    )
+    .map_err(|e| anyhow::anyhow!("can't load the system's CA certificates for TLS to Slack: {e}"))
+}
+
+/// The Slack workspace as the application layer sees it, when a bot token is set (the
+/// terminal looks a channel named `#marketing` up through it).
+pub fn workspace(config: &Config) -> anyhow::Result<Option<Box<dyn crate::app::Workspace>>> {
+    let web = slack_web(config)?;
+    Ok(web
+        .has_token()
+        .then(|| Box::new(web) as Box<dyn crate::app::Workspace>))
+}
+
+/// `vibe health`'s checks, Slack's included when a bot token is set.
+pub async fn health(config: &Config, store: &Store) -> anyhow::Result<crate::health::Health> {
+    let web = slack_web(config)?;
+    let slack = web
+        .has_token()
+        .then_some(&web as &dyn crate::app::Workspace);
+    Ok(crate::health::check(store, slack, chrono::Utc::now().timestamp()).await)
 }
 
 /// The largest body a Slack endpoint accepts: an interaction carries its whole message (up to

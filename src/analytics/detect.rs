@@ -8,10 +8,25 @@ use chrono::{Days, NaiveDate};
 use serde_json::json;
 
 use super::kpi::{self, funnel_total, kpis, median, DayRow, FunnelRow};
+use super::model::{NewAlert, PostSeries, ScopeAccount};
 use super::report::Recommendation;
-use crate::config::DetectorSettings;
-use crate::store::{NewAlert, PostSeries, ScopeAccount};
 use crate::text::thousands;
+
+/// Thresholds of the alert detectors (DESIGN.md §5).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSettings {
+    pub drop_threshold: f64,
+    pub drop_min_volume: i64,
+    pub viral_multiple: f64,
+    pub viral_min_engagements: i64,
+    pub low_engagement_rate: f64,
+    pub low_engagement_min_volume: i64,
+    pub cost_per_lead_target: f64,
+    pub cost_per_lead_margin: f64,
+    /// Hours after an alert resolves during which the same condition raises no new one.
+    pub cooldown_hours: u32,
+}
 
 /// The alert kinds the detectors raise.
 pub const KINDS: [&str; 4] = [

@@ -5,6 +5,7 @@ pub mod charts;
 pub mod detect;
 pub mod forecast;
 pub mod kpi;
+pub mod model;
 pub mod render;
 pub mod report;
 pub mod score;

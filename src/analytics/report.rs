@@ -7,18 +7,18 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::detect::DetectorSettings;
 use super::detect::{self, Detection};
 use super::forecast::{forecast, Forecast};
 use super::kpi::{
     self, change, combine, funnel_total, kpis, relative_trend, DayRow, Funnel, FunnelRates,
     FunnelRow, Kpis,
 };
+use super::model::{PostSeries, ScopeAccount, StoredAlert};
 use super::score::{score, Score};
 use super::sentiment::{sentiment, Sentiment};
-use crate::config::DetectorSettings;
 use crate::domain::rollup::daily_deltas;
 use crate::domain::{Platform, RateBase};
-use crate::store::{PostSeries, ScopeAccount, StoredAlert};
 
 /// Which span a report covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

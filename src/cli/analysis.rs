@@ -13,33 +13,6 @@ use crate::config::Settings;
 use crate::domain::Platform;
 use crate::store::Store;
 
-/// Reads `report`'s words: a period and a platform in either order (the same grammar as
-/// `/vibe report weekly instagram`).
-pub fn period_and_platform(
-    words: &[String],
-    flag: Option<PeriodKind>,
-) -> Result<(Option<PeriodKind>, Option<Platform>), String> {
-    let (mut period, mut platform) = (flag, None);
-    for w in words {
-        if let Ok(p) = w.parse::<PeriodKind>() {
-            if period.replace(p).is_some() {
-                return Err(format!(
-                    "two periods given ({w:?} and another); give one of daily, weekly, monthly"
-                ));
-            }
-        } else if let Ok(p) = w.parse::<Platform>() {
-            if platform.replace(p).is_some() {
-                return Err(format!("two platforms given ({w:?} and another)"));
-            }
-        } else {
-            return Err(format!(
-                "{w:?} is neither a period (daily, weekly, monthly) nor a platform (x, instagram, tiktok, linkedin, reddit, facebook)"
-            ));
-        }
-    }
-    Ok((period, platform))
-}
-
 pub struct ReportArgs {
     pub period: Option<PeriodKind>,
     pub platform: Option<Platform>,
@@ -208,30 +181,4 @@ pub async fn demo_report(
         .map_err(|e| anyhow::anyhow!("can't write {}: {e}", html.display()))?;
     outln!("\nThe report with its charts: {}", html.display());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn report_words_in_either_order() {
-        let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            period_and_platform(&w(&["weekly", "instagram"]), None),
-            Ok((Some(PeriodKind::Weekly), Some(Platform::Instagram)))
-        );
-        assert_eq!(
-            period_and_platform(&w(&["tiktok", "daily"]), None),
-            Ok((Some(PeriodKind::Daily), Some(Platform::Tiktok)))
-        );
-        assert_eq!(
-            period_and_platform(&w(&["x"]), Some(PeriodKind::Monthly)),
-            Ok((Some(PeriodKind::Monthly), Some(Platform::X)))
-        );
-        assert!(period_and_platform(&w(&["weekly"]), Some(PeriodKind::Monthly)).is_err());
-        assert!(period_and_platform(&w(&["yearly"]), None)
-            .unwrap_err()
-            .contains("neither a period"));
-    }
 }

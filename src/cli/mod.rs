@@ -17,416 +17,21 @@ mod analysis;
 pub mod out;
 pub mod schedule;
 
-pub use analysis::period_and_platform;
-
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::analytics::report::PeriodKind;
-
+pub use crate::app::grammar::{
+    AbtestCommand, Cli, Command, OutputFormat, ReportFormat, ScheduleCommand, TokenCommand,
+};
 use crate::config::{Config, Settings};
 use crate::demo::{self, DemoPlan};
-use crate::experiments::design::{GuardrailSpec, Kind, MetricType, Status};
-use crate::import::{self, FacebookOptions, Format, ImportError, ImportOptions};
+use crate::import::{self, FacebookOptions, ImportError, ImportOptions};
 use crate::store::{Source, Store};
 use crate::text::thousands;
-
-/// vibe: social-media analytics, A/B tests and optimization, in Slack.
-///
-/// Data lives in one database: an SQLite file by default (sqlite://vibe.db), or PostgreSQL
-/// when DATABASE_URL (or VIBE_DATABASE__URL) is a postgres:// URL.
-#[derive(Debug, Parser)]
-#[command(name = "vibe", version, propagate_version = true)]
-pub struct Cli {
-    /// Settings file layered over the built-in defaults [default: config/local.toml if present]
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Generate a realistic demo data set (no accounts or tokens needed) and summarise it.
-    ///
-    /// Two brands, an account on each of X, Instagram, TikTok, LinkedIn and Reddit, the last 90
-    /// days: posts with hourly snapshots, follower growth, viral posts, a performance drop and
-    /// paid campaigns. Running it again replaces the previous demo data.
-    Demo {
-        /// Add demo data even though the database holds other accounts.
-        #[arg(long)]
-        force: bool,
-        /// Seed of the generator [default: demo.seed]
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Days of history, ending today [default: demo.days]
-        #[arg(long)]
-        days: Option<u32>,
-        /// Where to write the HTML report with its charts.
-        #[arg(long, default_value = "vibe-report.html", value_name = "FILE")]
-        html: PathBuf,
-    },
-    /// Import metrics from CSV, JSON Lines or a Facebook Insights post export.
-    ///
-    /// The format is recognised from the file's header unless given. Re-importing a file changes
-    /// nothing. By default a file with any invalid row is not imported at all; the errors name
-    /// line and column.
-    Import {
-        /// Files to import, each in its own transaction.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// csv, jsonl or facebook [default: recognised from the content]
-        #[arg(long, value_name = "FORMAT")]
-        format: Option<Format>,
-        /// Write the valid rows and list the invalid ones instead of importing nothing.
-        #[arg(long)]
-        skip_invalid: bool,
-        /// Facebook export: the page's account id in vibe.
-        #[arg(long, default_value = "facebook-page", value_name = "ID")]
-        account: String,
-        /// Facebook export: the brand the page belongs to.
-        #[arg(long, value_name = "NAME")]
-        brand: Option<String>,
-        /// Facebook export: the year the file covers (it has months and weekdays only).
-        #[arg(long, default_value_t = 2014)]
-        year: i32,
-    },
-    /// A performance report: score, KPIs by platform with changes, top posts, funnel, alerts and
-    /// recommendations, for the last full day, 7 days or 30 days (or --from/--to).
-    Report {
-        /// daily, weekly or monthly, and/or a platform (x, instagram, tiktok, linkedin, reddit,
-        /// facebook), in either order: `report weekly instagram`.
-        #[arg(num_args = 0..=2, value_name = "PERIOD|PLATFORM")]
-        words: Vec<String>,
-        /// The period, as an option.
-        #[arg(long = "period", value_name = "PERIOD")]
-        period_flag: Option<PeriodKind>,
-        /// Only this brand's accounts.
-        #[arg(long)]
-        brand: Option<String>,
-        /// First day (YYYY-MM-DD) of a custom range.
-        #[arg(long, value_parser = parse_day)]
-        from: Option<NaiveDate>,
-        /// Last day (YYYY-MM-DD) of the range [default: yesterday, or the last day with data].
-        #[arg(long, value_parser = parse_day)]
-        to: Option<NaiveDate>,
-        /// IANA time zone the days are counted in [default: report.timezone].
-        #[arg(long)]
-        tz: Option<String>,
-        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-        format: ReportFormat,
-        /// Write to this file instead of the terminal.
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
-    /// List open alerts (performance drops, viral posts, low engagement, costly leads).
-    Alerts {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-    },
-    /// Channel digests: the daily summary and the weekly deep dive, posted on a schedule.
-    Schedule {
-        #[command(subcommand)]
-        command: ScheduleCommand,
-    },
-    /// Run one analysis cycle: detectors (raising and resolving alerts), the A/B test check,
-    /// and the weekly report, stored; prints a summary.
-    Analyze,
-    /// Design, run and analyse A/B tests.
-    ///
-    /// Decisions come from an always-valid confidence sequence, so a test can be checked every
-    /// hour without inflating false positives.
-    Abtest {
-        /// Output: text for people, json for scripts.
-        #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-        #[command(subcommand)]
-        command: AbtestCommand,
-    },
-    /// Run the Slack bot: the endpoints Slack calls, the ingestion API, health checks, and the
-    /// worker that delivers messages to channels.
-    ///
-    /// Needs SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN from the Slack app (it starts without them
-    /// and says what is missing). Stops cleanly on SIGTERM or Ctrl-C.
-    Serve {
-        /// Address and port to listen on [default: server.listen]
-        #[arg(long, value_name = "ADDR:PORT")]
-        listen: Option<String>,
-    },
-    /// Run what `vibe serve` runs (Slack, the outbox, the scheduler) for a while, then stop
-    /// cleanly, as on SIGTERM.
-    Start {
-        /// How long: hours (24), or with a unit (90s, 30m, 2h, 1d)
-        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-        duration: std::time::Duration,
-        /// Address and port to listen on [default: server.listen]
-        #[arg(long, value_name = "ADDR:PORT")]
-        listen: Option<String>,
-    },
-    /// Check the database, migrations, outbox and Slack; exits 0 when everything that is
-    /// configured is healthy.
-    Health {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-        /// Only check that a running `vibe serve` answers on this address (its /healthz),
-        /// as a container health check does: e.g. --live 127.0.0.1:3000.
-        #[arg(long, value_name = "ADDR")]
-        live: Option<std::net::SocketAddr>,
-    },
-    /// Manage the bearer tokens of the HTTP ingestion API.
-    Token {
-        #[command(subcommand)]
-        command: TokenCommand,
-    },
-    /// Apply database migrations (they also run at the start of every command).
-    Migrate,
-    /// Print the effective configuration, with secrets redacted.
-    Config,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ScheduleCommand {
-    /// Post a digest on a schedule, e.g. `add daily 09:00 #marketing Europe/Paris` or
-    /// `add weekly fri 16:00`.
-    Add {
-        /// daily (score, headline changes, alerts, running tests) or weekly (the deep dive:
-        /// trends, forecasts, funnel, test results, charts)
-        #[arg(value_enum)]
-        kind: crate::slack::digest::DigestKind,
-        /// In any order: the time (09:00, 9am), the day for weekly (mon), the channel and the
-        /// time zone [default: 09:00, Mondays, this channel, your Slack time zone]
-        #[arg(value_name = "WHEN")]
-        words: Vec<String>,
-        /// A crontab expression instead of a time and day, e.g. "0 9 * * 1-5" for weekdays at 09:00.
-        #[arg(long, value_name = "EXPR")]
-        cron: Option<String>,
-    },
-    /// List the digest schedules and when each runs next.
-    List {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-    },
-    /// Stop a digest schedule.
-    Remove { id: i64 },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token; it is shown once and stored only as a hash.
-    Create {
-        /// A name to tell it apart, e.g. the system that will use it.
-        name: String,
-        /// What it may do: metrics:write, observations:write [default: both]
-        #[arg(long = "scope", value_name = "SCOPE")]
-        scopes: Vec<String>,
-    },
-    /// List tokens (never their values).
-    List {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-    },
-    /// Revoke a token by name; requests with it are refused from then on.
-    Revoke { name: String },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportFormat {
-    Text,
-    Markdown,
-    Json,
-    /// A self-contained page with the charts embedded (use with -o).
-    Html,
-}
-
-fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    let day = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a date like 2026-03-01"))?;
-    crate::domain::check_day(day)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AbtestCommand {
-    /// Design a test: validates it, runs the power analysis and stores it as a draft.
-    New(NewTestArgs),
-    /// List tests, newest first.
-    List {
-        /// Only tests with this status: draft, running, stopped or concluded.
-        #[arg(long)]
-        status: Option<Status>,
-    },
-    /// Show a test's design, status and history.
-    Show { id: i64 },
-    /// Start a draft now, or at a later time with --at.
-    Start {
-        id: i64,
-        /// When to start, e.g. 2026-12-01T09:00:00Z.
-        #[arg(long, value_parser = parse_time)]
-        at: Option<DateTime<Utc>>,
-        /// Who starts it, for the audit trail.
-        #[arg(long, default_value = "cli")]
-        by: String,
-    },
-    /// Stop a test by hand.
-    Stop {
-        id: i64,
-        #[arg(long)]
-        reason: Option<String>,
-        #[arg(long, default_value = "cli")]
-        by: String,
-    },
-    /// Analyse a test now: rates with intervals, lift, sequential status, SRM, Bayesian view, verdict.
-    #[command(alias = "analyze")]
-    Results {
-        #[arg(required_unless_present = "all")]
-        id: Option<i64>,
-        /// Analyse every running test instead.
-        #[arg(long, conflicts_with = "id")]
-        all: bool,
-    },
-    /// Import a randomized test's observations (CSV or JSON Lines: variant, period, metric,
-    /// units, conversions | sum, sum_sq | events, exposure).
-    Import { id: i64, file: PathBuf },
-    /// Link organic posts (by their platform id) to a content test's variant.
-    Link {
-        id: i64,
-        #[arg(long)]
-        variant: String,
-        #[arg(required = true, value_name = "POST_ID")]
-        posts: Vec<String>,
-    },
-    /// Run the management check once: start due tests, analyse running ones, conclude decided ones.
-    Check {
-        /// The time to check as of [default: now].
-        #[arg(long, value_parser = parse_time)]
-        now: Option<DateTime<Utc>>,
-    },
-    /// Size a test: units and days needed for an MDE, or the MDE for a number of units.
-    Plan {
-        #[arg(long, default_value = "proportion")]
-        metric_type: MetricType,
-        /// Baseline rate (0.04 for 4%), mean, or events per unit of exposure.
-        #[arg(long)]
-        baseline: f64,
-        /// Standard deviation of the baseline (mean metrics).
-        #[arg(long)]
-        baseline_sd: Option<f64>,
-        /// Relative minimum detectable effect (0.1 for 10%).
-        #[arg(long, conflicts_with = "units")]
-        mde: Option<f64>,
-        /// Units per arm, to get the MDE instead.
-        #[arg(long)]
-        units: Option<u64>,
-        #[arg(long, default_value_t = 0.05)]
-        alpha: f64,
-        #[arg(long, default_value_t = 0.8)]
-        power: f64,
-        /// Number of arms, the control included.
-        #[arg(long, default_value_t = 2)]
-        arms: usize,
-        /// Expected units per day over all arms.
-        #[arg(long)]
-        daily_traffic: Option<f64>,
-    },
-    /// Analyse results measured elsewhere (fixed-horizon, two-sided). Control first:
-    /// `calc 200/2000 250/2000` (conversions/units), `calc 15.2:4.1:1300 15.9:4.0:1290`
-    /// (mean:sd:n), `calc 60@120 30@100` (events@exposure).
-    Calc {
-        #[arg(required = true, num_args = 2..=5, value_name = "ARM")]
-        arms: Vec<String>,
-        #[arg(long, default_value_t = 0.05)]
-        alpha: f64,
-    },
-}
-
-#[derive(Debug, clap::Args)]
-pub struct NewTestArgs {
-    #[arg(long)]
-    pub name: String,
-    #[arg(long)]
-    pub hypothesis: Option<String>,
-    /// randomized (units split at random) or content (organic posts; observational)
-    #[arg(long, default_value = "randomized")]
-    pub kind: Kind,
-    /// proportion, mean or rate
-    #[arg(long, default_value = "proportion")]
-    pub metric_type: MetricType,
-    /// The metric that decides, e.g. "click-through rate".
-    #[arg(long)]
-    pub target_metric: String,
-    /// A variant's name; repeat 2 to 5 times, the control first.
-    #[arg(long = "variant", required = true, value_name = "NAME")]
-    pub variants: Vec<String>,
-    /// Allocation weights in variant order, e.g. 1,1 [default: equal]
-    #[arg(long, value_delimiter = ',')]
-    pub weights: Vec<f64>,
-    /// Baseline rate (0.04 for 4%), mean, or events per unit of exposure.
-    #[arg(long)]
-    pub baseline: f64,
-    /// Standard deviation of the baseline (mean metrics).
-    #[arg(long)]
-    pub baseline_sd: Option<f64>,
-    /// Relative minimum detectable effect (0.1 for 10%).
-    #[arg(long)]
-    pub mde: f64,
-    /// Relative minimum effect worth shipping [default: half the MDE]
-    #[arg(long)]
-    pub min_effect: Option<f64>,
-    #[arg(long, default_value_t = 0.05)]
-    pub alpha: f64,
-    #[arg(long, default_value_t = 0.8)]
-    pub power: f64,
-    /// Expected units (or posts) per day over all arms, to plan the duration.
-    #[arg(long)]
-    pub daily_traffic: Option<f64>,
-    /// The metric improves when it goes down (e.g. cost per lead).
-    #[arg(long)]
-    pub lower_is_better: bool,
-    /// A metric that must not get worse: NAME:TYPE[:lower], e.g. unsubscribes:proportion:lower
-    #[arg(long = "guardrail", value_parser = parse_guardrail)]
-    pub guardrails: Vec<GuardrailSpec>,
-    /// Start automatically at this time, e.g. 2026-12-01T09:00:00Z.
-    #[arg(long, value_parser = parse_time)]
-    pub start_at: Option<DateTime<Utc>>,
-    /// Who designed it, for the audit trail.
-    #[arg(long, default_value = "cli")]
-    pub by: String,
-}
-
-/// `--duration`: a bare number is hours; or a number with s, m, h or d.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let t = s.trim().to_lowercase();
-    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (&t[..i], &t[i..]),
-        None => (t.as_str(), "h"),
-    };
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 24, 90s, 30m or 2h"))?;
-    let secs = match unit {
-        "s" | "sec" | "secs" => n,
-        "m" | "min" | "mins" => n * 60.0,
-        "h" | "hour" | "hours" => n * 3600.0,
-        "d" | "day" | "days" => n * 86400.0,
-        _ => return Err(format!("{s:?}: the unit is s, m, h or d")),
-    };
-    if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
-        return Err(format!("{s:?}: the duration must be positive"));
-    }
-    Ok(std::time::Duration::from_secs_f64(secs))
-}
 
 fn humantime(d: std::time::Duration) -> String {
     let s = d.as_secs();
@@ -436,29 +41,6 @@ fn humantime(d: std::time::Duration) -> String {
         s if s % 60 == 0 => format!("{} minute(s)", s / 60),
         s => format!("{s} second(s)"),
     }
-}
-
-fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    crate::import::parse_timestamp(s)
-}
-
-fn parse_guardrail(s: &str) -> Result<GuardrailSpec, String> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let (name, kind, lower) = match parts[..] {
-        [n, k] => (n, k, false),
-        [n, k, "lower"] => (n, k, true),
-        [n, k, "higher"] => (n, k, false),
-        _ => {
-            return Err(format!(
-                "{s:?}: write NAME:TYPE or NAME:TYPE:lower, e.g. unsubscribes:proportion:lower"
-            ))
-        }
-    };
-    Ok(GuardrailSpec {
-        name: name.trim().to_string(),
-        metric_type: kind.parse()?,
-        higher_is_better: !lower,
-    })
 }
 
 /// Entry point of the binary.
@@ -570,13 +152,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             format,
             output,
         } => {
-            let (period, platform) = match analysis::period_and_platform(&words, period_flag) {
-                Ok(p) => p,
-                Err(m) => {
-                    eprintln!("error: {m}");
-                    return Ok(ExitCode::from(2));
-                }
-            };
+            let (period, platform) =
+                match crate::app::grammar::period_and_platform(&words, period_flag) {
+                    Ok(p) => p,
+                    Err(m) => {
+                        eprintln!("error: {m}");
+                        return Ok(ExitCode::from(2));
+                    }
+                };
             let store = open_store(settings).await?;
             let args = analysis::ReportArgs {
                 period,
@@ -612,23 +195,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Schedule { command } => {
             let store = open_store(settings).await?;
-            let origin = schedule::Origin {
-                actor: "cli".into(),
-                seconds_field: settings.scheduler.seconds_field,
-                ..Default::default()
-            };
-            let mut out = String::new();
-            let result = schedule::execute(
-                &store,
-                settings.report.timezone.0,
-                command,
-                &origin,
-                &mut out,
-            )
-            .await;
+            let workspace = crate::server::workspace(&config)?;
+            let code = schedule::run(&store, settings, workspace.as_deref(), command).await;
             store.close().await;
-            out!("{out}");
-            abtest::exit_code(result)
+            code
         }
         Command::Serve { listen } => serve_for(config, listen, None).await,
         Command::Start { duration, listen } => serve_for(config, listen, Some(duration)).await,
@@ -643,17 +213,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let web = crate::slack::web::SlackWeb::new(
-                &settings.slack.api_url,
-                config.secrets.slack_bot_token.as_ref(),
-                std::time::Duration::from_millis(settings.slack.request_timeout_ms),
-            )?;
-            let h = crate::health::check(
-                &store,
-                Some(&web).filter(|w| w.has_token()),
-                chrono::Utc::now().timestamp(),
-            )
-            .await;
+            let h = crate::server::health(&config, &store).await?;
             store.close().await;
             match format {
                 OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&h)?),
@@ -1112,15 +672,4 @@ async fn print_demo(
         thousands(t.account_days)
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
 }

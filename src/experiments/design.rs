@@ -356,8 +356,13 @@ pub fn design(input: DesignInput) -> Result<Design, DesignErrors> {
     {
         err("mde", "baseline plus the effect would exceed 100%");
     }
+    // Only a minimum effect someone gave is checked: its default follows the MDE, whose own
+    // problem is reported once, against the MDE.
     let min_effect = input.min_effect.unwrap_or(input.mde / 2.0);
-    if !(min_effect.is_finite() && min_effect >= 0.0) {
+    if input
+        .min_effect
+        .is_some_and(|m| !(m.is_finite() && m >= 0.0))
+    {
         err(
             "min_effect",
             "the minimum effect worth shipping can't be negative",

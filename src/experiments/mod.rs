@@ -4,6 +4,7 @@
 
 pub mod calc;
 pub mod design;
+pub mod model;
 pub mod render;
 
 use chrono::{DateTime, Utc};

@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use super::design::{Kind, MetricType};
+use super::model::{ExperimentEvent, StoredExperiment};
 use super::ExperimentResult;
 use crate::stats::analysis::{Comparison, Verdict};
-use crate::store::{ExperimentEvent, StoredExperiment};
 
 /// `+12.3%` from 0.123.
 pub fn signed_pct(x: f64) -> String {
@@ -27,7 +27,7 @@ pub fn num(x: f64) -> String {
     format!("{x:.digits$}")
 }
 
-fn value(metric: MetricType, x: f64) -> String {
+pub fn value(metric: MetricType, x: f64) -> String {
     match metric {
         MetricType::Proportion => pct(x),
         _ => num(x),
@@ -35,14 +35,14 @@ fn value(metric: MetricType, x: f64) -> String {
 }
 
 /// An absolute difference in the metric's unit: percentage points for rates.
-fn abs_diff(metric: MetricType, x: f64) -> String {
+pub fn abs_diff(metric: MetricType, x: f64) -> String {
     match metric {
         MetricType::Proportion => format!("{}{:.2} pp", if x >= 0.0 { "+" } else { "" }, x * 100.0),
         _ => format!("{}{}", if x >= 0.0 { "+" } else { "" }, num(x)),
     }
 }
 
-fn confidence(alpha: f64) -> String {
+pub fn confidence(alpha: f64) -> String {
     let c = (1.0 - alpha) * 100.0;
     if (c - c.round()).abs() < 1e-9 {
         format!("{c:.0}%")
@@ -51,7 +51,7 @@ fn confidence(alpha: f64) -> String {
     }
 }
 
-fn unit_name(e: &StoredExperiment) -> &'static str {
+pub fn unit_name(e: &StoredExperiment) -> &'static str {
     match (e.design.kind, e.design.metric_type) {
         (Kind::Content, _) => "posts",
         (_, MetricType::Rate) => "units of exposure",

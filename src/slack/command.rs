@@ -1,20 +1,20 @@
-//! `/vibe …` text to a command, through the CLI's own grammar (clap), so a command behaves the
-//! same in a terminal and in Slack (DESIGN.md §2), and `/vibe help` is generated from it.
+//! `/vibe …` text to a command, through the application's grammar (clap), so a command behaves
+//! the same in a terminal and in Slack (DESIGN.md §2), and `/vibe help` is generated from it.
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{AbtestCommand, Cli, Command};
+use crate::app::grammar::{AbtestCommand, Cli, Command};
 
 /// What `/vibe …` asked for.
 #[derive(Debug)]
 pub enum SlackCommand {
     /// `/vibe`, `/vibe help`, `/vibe help report`.
     Help,
-    /// A command of the CLI's grammar that also runs in Slack.
+    /// A command of the grammar that also runs in Slack (`abtest new` with its fields among
+    /// them).
     Run(Box<Command>),
-    /// `/vibe abtest new`: the modal when nothing follows, else the text form's `key=value`
-    /// words.
-    NewTest(Vec<String>),
+    /// `/vibe abtest new` with nothing after it: the form.
+    NewTestForm,
 }
 
 /// Why the text isn't a command vibe runs in Slack.
@@ -40,8 +40,8 @@ pub fn parse(text: &str) -> Result<SlackCommand, CommandError> {
         message,
         suggestion: None,
     })?;
-    if words.len() >= 2 && words[0] == "abtest" && words[1] == "new" {
-        return Ok(SlackCommand::NewTest(words[2..].to_vec()));
+    if words.len() == 2 && words[0] == "abtest" && words[1] == "new" {
+        return Ok(SlackCommand::NewTestForm);
     }
     match words.first().map(String::as_str) {
         None | Some("help" | "--help" | "-h") => return Ok(SlackCommand::Help),
@@ -91,6 +91,10 @@ fn check_slack_use(command: &Command) -> Result<(), CommandError> {
                 AbtestCommand::Import { .. } | AbtestCommand::Link { .. } | AbtestCommand::Check { .. },
             ..
         } => terminal_only("This `abtest` command"),
+        Command::Abtest {
+            command: AbtestCommand::New(a),
+            ..
+        } if a.by.is_some() => terminal_only("`--by`"),
         _ => Ok(()),
     }
 }

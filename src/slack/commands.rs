@@ -1,7 +1,8 @@
 //! What `/vibe …` does, whichever way it arrived (HTTP or Socket Mode): dedupe by trigger_id,
-//! parse with the CLI grammar, answer within Slack's 3 seconds, and finish slow work in the
-//! background: reports go to the channel through the outbox, other answers to the person who
-//! asked through the command's `response_url`.
+//! parse with the application's grammar, answer within Slack's 3 seconds, and finish slow work
+//! in the background: reports go to the channel through the outbox, other answers (the
+//! application's, rendered by `answers`) to the person who asked through the command's
+//! `response_url`.
 
 use chrono::Utc;
 use slack_morphism::prelude::*;
@@ -9,10 +10,12 @@ use slack_morphism::prelude::*;
 use super::blocks::Message;
 use super::command::{self, SlackCommand};
 use super::roles::Role;
-use super::{actions, modal, outbox, render};
+use super::{actions, answers, modal, outbox, render};
 use crate::analytics::report::PeriodKind;
 use crate::analytics::service::{self, ReportError, ReportRequest};
-use crate::cli::{AbtestCommand, Command, OutputFormat, ScheduleCommand};
+use crate::app::grammar::{period_and_platform, AbtestCommand, Command, ScheduleCommand};
+use crate::app::schedule::{Origin, ScheduleRequest};
+use crate::app::{AppError, Workspace};
 use crate::server::AppState;
 
 /// The inline answer to a command: an ephemeral message, as Slack's JSON.
@@ -34,14 +37,29 @@ pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<SlackComman
     // same answer and changes nothing, so they need no record of the delivery.
     let parsed = match command::parse(&text) {
         Ok(SlackCommand::Help) => return Some(help_reply().clone()),
-        Ok(SlackCommand::Run(c)) => *c,
-        Ok(SlackCommand::NewTest(words)) => {
+        Ok(SlackCommand::Run(c)) => match *c {
+            Command::Abtest {
+                command: AbtestCommand::New(args),
+                ..
+            } => {
+                match first_delivery(app, &ev).await {
+                    Ok(true) => {}
+                    Ok(false) => return None,
+                    Err(m) => return Some(ephemeral(&m)),
+                }
+                return new_test(app, &ev, Some(args.as_ref()))
+                    .await
+                    .map(|m| ephemeral(&m));
+            }
+            c => c,
+        },
+        Ok(SlackCommand::NewTestForm) => {
             match first_delivery(app, &ev).await {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(m) => return Some(ephemeral(&m)),
             }
-            return new_test(app, &ev, &words).await.map(|m| ephemeral(&m));
+            return new_test(app, &ev, None).await.map(|m| ephemeral(&m));
         }
         Err(e) => {
             return Some(ephemeral(&render::error(
@@ -71,7 +89,7 @@ pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<SlackComman
         } => {
             // Everything that can be wrong with the words is said now, not after an
             // "on its way" that never arrives.
-            if let Err(m) = crate::cli::period_and_platform(words, *period_flag) {
+            if let Err(m) = period_and_platform(words, *period_flag) {
                 return Some(ephemeral(&render::error(
                     &m,
                     Some("/vibe report weekly"),
@@ -208,16 +226,21 @@ async fn require(app: &AppState, user: &str, role: Role, doing: &str) -> Result<
     }
 }
 
-/// `/vibe abtest new`: the modal (opened inline, as the trigger_id lasts 3 seconds), or the
-/// text form. Returns the ephemeral reply, if any.
-async fn new_test(app: &AppState, ev: &SlackCommandEvent, words: &[String]) -> Option<Message> {
+/// `/vibe abtest new`: the modal when no fields follow (opened inline, as the trigger_id lasts
+/// 3 seconds), or the fields as `key=value` words or flags, read by the application's one
+/// grammar. Returns the ephemeral reply, if any.
+async fn new_test(
+    app: &AppState,
+    ev: &SlackCommandEvent,
+    args: Option<&crate::app::grammar::NewTestArgs>,
+) -> Option<Message> {
     if let Err(refusal) =
         require_inline(app, &ev.user_id.0, Role::Analyst, "Designing a test").await
     {
         return Some(refusal);
     }
     let channel = ev.channel_id.0.as_str();
-    if words.is_empty() {
+    let Some(args) = args else {
         let open = app.web.open_view(&ev.trigger_id.0, modal::view(channel));
         return match tokio::time::timeout(std::time::Duration::from_millis(1500), open).await {
             Ok(Ok(())) => None,
@@ -228,28 +251,26 @@ async fn new_test(app: &AppState, ev: &SlackCommandEvent, words: &[String]) -> O
                 "Slack didn't open the form in time; try /vibe abtest new again.",
             )),
         };
-    }
-    let fields = match modal::fields_from_words(words) {
-        Ok(f) => f,
-        Err(m) => return Some(render::error(&m, Some("/vibe abtest new"), "abtest new …")),
     };
-    let created = match modal::design_input(&fields, &ev.user_id.0, Some(channel)) {
-        Ok(input) => modal::create(app, input, channel, &ev.trigger_id.0).await,
-        Err(errors) => Ok(Err(errors)),
+    let actor = format!("slack:{}", ev.user_id.0);
+    let input = match crate::app::new_test::from_args(args, &actor, Some(channel)) {
+        Ok(input) => input,
+        Err(AppError::Fields(lines)) => return Some(answers::design_errors(&lines)),
+        Err(e) => {
+            return Some(render::error(
+                &e.to_string(),
+                Some("/vibe abtest new"),
+                &ev.text.clone().unwrap_or_default(),
+            ))
+        }
     };
-    Some(match created {
+    Some(match modal::create(app, input, channel, &ev.trigger_id.0).await {
         Ok(Ok(id)) => render::note(&format!(
             "Test #{id} is designed as a draft; its plan is posted in this channel with a Start button."
         )),
         Ok(Err(errors)) => {
-            let lines: Vec<String> = errors
-                .iter()
-                .map(|e| format!("• {}: {}", e.field, e.message))
-                .collect();
-            render::note(&format!(
-                "The design needs changes; nothing was created.\n{}",
-                lines.join("\n")
-            ))
+            let fields = crate::app::new_test::fields_from_args(args).unwrap_or_default();
+            answers::design_errors(&crate::app::new_test::error_lines(&errors, &fields))
         }
         Err(e) => internal(e),
     })
@@ -268,7 +289,7 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
             tz,
             ..
         } => {
-            let (period, platform) = match crate::cli::period_and_platform(&words, period_flag) {
+            let (period, platform) = match period_and_platform(&words, period_flag) {
                 Ok(p) => p,
                 Err(m) => return Some(render::error(&m, Some("/vibe report weekly"), &text)),
             };
@@ -315,9 +336,9 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
             Err(e) => Some(internal(e)),
         },
         Command::Health { .. } => {
-            let slack = Some(&app.web).filter(|w| w.has_token());
+            let slack = app.web.has_token().then_some(&app.web as &dyn Workspace);
             let h = crate::health::check(&app.store, slack, Utc::now().timestamp()).await;
-            Some(render::preformatted("vibe health", &h.text()))
+            Some(answers::health(&h))
         }
         Command::Schedule { command } => {
             let user = ev.user_id.0.as_str();
@@ -339,33 +360,41 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
                 },
                 _ => None,
             };
-            let origin = crate::cli::schedule::Origin {
+            let origin = Origin {
                 actor: format!("slack:{user}"),
                 channel: Some(ev.channel_id.0.clone()),
                 user_tz,
                 // What people type in Slack is always 5 fields.
                 seconds_field: false,
             };
-            let mut out = String::new();
-            let default_tz = app.settings.report.timezone.0;
-            match crate::cli::schedule::execute(&app.store, default_tz, command, &origin, &mut out)
-                .await
+            let request = match command {
+                ScheduleCommand::Add { kind, words, cron } => {
+                    ScheduleRequest::Add { kind, words, cron }
+                }
+                ScheduleCommand::List { .. } => ScheduleRequest::List,
+                ScheduleCommand::Remove { id } => ScheduleRequest::Remove { id },
+            };
+            let workspace = app.web.has_token().then_some(&app.web as &dyn Workspace);
+            match crate::app::schedule::execute(
+                &app.store,
+                app.settings.report.timezone.0,
+                request,
+                &origin,
+                workspace,
+                Utc::now(),
+            )
+            .await
             {
-                Ok(()) => Some(render::note(out.trim_end())),
-                Err(crate::cli::abtest::Failure::Usage(m))
-                | Err(crate::cli::abtest::Failure::Failed(m)) => Some(render::error(
-                    &m,
+                Ok(answer) => Some(answers::schedule(&answer)),
+                Err(AppError::Internal(e)) => Some(internal(e)),
+                Err(e) => Some(render::error(
+                    &e.to_string(),
                     Some("/vibe schedule add daily 09:00"),
                     &text,
                 )),
-                Err(crate::cli::abtest::Failure::Internal(e)) => Some(internal(e)),
             }
         }
-        Command::Abtest { mut command, .. } => {
-            // In Slack the audit trail names the person, whatever --by says.
-            if let AbtestCommand::Start { by, .. } | AbtestCommand::Stop { by, .. } = &mut command {
-                *by = format!("slack:{}", ev.user_id.0);
-            }
+        Command::Abtest { command, .. } => {
             if matches!(
                 command,
                 AbtestCommand::Start { .. } | AbtestCommand::Stop { .. }
@@ -381,17 +410,13 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
                     return Some(refusal);
                 }
             }
-            let title = abtest_title(&command);
-            let mut out = String::new();
-            match crate::cli::abtest::execute(&app.store, command, OutputFormat::Text, &mut out)
-                .await
-            {
-                Ok(()) => Some(render::preformatted(&title, &out)),
-                Err(crate::cli::abtest::Failure::Usage(m))
-                | Err(crate::cli::abtest::Failure::Failed(m)) => {
-                    Some(render::error(&m, None, &text))
-                }
-                Err(crate::cli::abtest::Failure::Internal(e)) => Some(internal(e)),
+            // In Slack the audit trail names the person, whatever --by says.
+            let actor = format!("slack:{}", ev.user_id.0);
+            match crate::app::abtest::execute(&app.store, command, &actor, Utc::now()).await {
+                Ok(answer) => Some(answers::abtest(&answer)),
+                Err(AppError::Internal(e)) => Some(internal(e)),
+                Err(AppError::Fields(lines)) => Some(answers::design_errors(&lines)),
+                Err(e) => Some(render::error(&e.to_string(), None, &text)),
             }
         }
         _ => Some(render::error(
@@ -399,18 +424,6 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
             Some("/vibe help"),
             &text,
         )),
-    }
-}
-
-fn abtest_title(c: &AbtestCommand) -> String {
-    match c {
-        AbtestCommand::List { .. } => "A/B tests".into(),
-        AbtestCommand::Show { id } => format!("A/B test #{id}"),
-        AbtestCommand::Results { id: Some(id), .. } => format!("Results of A/B test #{id}"),
-        AbtestCommand::Results { .. } => "Results of the running A/B tests".into(),
-        AbtestCommand::Plan { .. } => "Test plan".into(),
-        AbtestCommand::Calc { .. } => "Test calculation".into(),
-        _ => "A/B test".into(),
     }
 }
 
@@ -597,11 +610,14 @@ async fn view_submission(
         Ok(false) => return SlackInteractionResponse::Empty,
         Err(e) => return errors([("name".to_string(), internal(e).text)].into()),
     }
-    let fields = modal::fields_from_state(v.view.state_params.state.as_ref());
-    let created = match modal::design_input(&fields, &user, Some(&channel)) {
-        Ok(input) => modal::create(app, input, &channel, &key).await,
-        Err(e) => Ok(Err(e)),
-    };
+    let fields = crate::app::new_test::fields_from_form(&modal::fields_from_state(
+        v.view.state_params.state.as_ref(),
+    ));
+    let created =
+        match crate::app::new_test::input(&fields, &format!("slack:{user}"), Some(&channel)) {
+            Ok(input) => modal::create(app, input, &channel, &key).await,
+            Err(e) => Ok(Err(e)),
+        };
     match created {
         Ok(Ok(_)) => SlackInteractionResponse::Empty,
         Ok(Err(field_errors)) => {

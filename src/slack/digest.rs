@@ -13,23 +13,9 @@ use crate::analytics::service::{self, ReportError, ReportRequest};
 use crate::experiments::design::Status;
 use crate::server::AppState;
 
-/// Which digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DigestKind {
-    /// Compact: score, headline changes, alerts, running tests.
-    Daily,
-    /// The deep dive: trends, forecasts, funnel, test results and charts.
-    Weekly,
-}
+pub use crate::app::schedule::DigestKind;
 
 impl DigestKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DigestKind::Daily => "daily",
-            DigestKind::Weekly => "weekly",
-        }
-    }
-
     fn period(self) -> PeriodKind {
         match self {
             DigestKind::Daily => PeriodKind::Daily,

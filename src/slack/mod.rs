@@ -15,6 +15,7 @@
 //! - [`socket`]: Socket Mode, feeding the same handlers as HTTP.
 
 pub mod actions;
+pub mod answers;
 pub mod blocks;
 pub mod command;
 pub mod commands;

@@ -1,17 +1,17 @@
-//! `/vibe abtest new`: the modal (and its `key=value` text form) that designs a test. Both give
-//! the same fields to the experimentation engine, whose validation names the field at fault, so
-//! errors come back beside the right input (`response_action: errors`). A valid design is
-//! stored as a draft and its plan posted to the channel with a Start button, in one transaction.
+//! `/vibe abtest new`: the modal that designs a test, built from slack-morphism's typed blocks.
+//! Its blocks are named by the fields' keys, so what it submits is read by the application's
+//! one grammar for a design (`app::new_test`) and the engine's errors come back beside the
+//! right input (`response_action: errors`). A valid design is stored as a draft and its plan
+//! posted to the channel with a Start button, in one transaction.
 
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use serde_json::json;
 use slack_morphism::prelude::*;
 
-use super::blocks::limits;
+use super::blocks::{limits, truncate};
 use super::{outbox, render};
-use crate::experiments::design::{self, DesignInput, FieldError, Kind, MetricType, VariantSpec};
+use crate::experiments::design::{self, DesignInput, FieldError};
 use crate::server::AppState;
 use crate::store::{AuditEntry, Effects};
 
@@ -72,69 +72,62 @@ pub const FIELDS: [(&str, &str, &str); 12] = [
 
 const OPTIONAL: [&str; 4] = ["hypothesis", "baseline_sd", "daily_traffic", "kind"];
 
+fn text_input(initial: Option<&str>, multiline: bool, max: u64) -> SlackInputBlockElement {
+    SlackBlockPlainTextInputElement::new()
+        .with_action_id("value".into())
+        .opt_initial_value(initial.map(str::to_string))
+        .with_multiline(multiline)
+        .with_max_length(max)
+        .into()
+}
+
+fn select(options: &[(&str, &str)]) -> SlackInputBlockElement {
+    let items: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = options
+        .iter()
+        .map(|(value, text)| SlackBlockChoiceItem::new(pt!(*text), value.to_string()))
+        .collect();
+    SlackBlockStaticSelectElement::new()
+        .with_action_id("value".into())
+        .with_initial_option(items[0].clone())
+        .with_options(items)
+        .into()
+}
+
 /// The modal for the channel the command came from (kept in private_metadata).
 pub fn view(channel: &str) -> SlackView {
-    let mut blocks = Vec::new();
-    for (id, label, hint) in FIELDS {
-        let element = match id {
-            "kind" => select(&[
-                ("randomized", "Randomized"),
-                ("content", "Content (observational)"),
-            ]),
-            "metric_type" => select(&[
-                ("proportion", "Proportion (a rate, e.g. CTR)"),
-                ("mean", "Mean (e.g. revenue per user)"),
-                ("rate", "Rate (events per exposure)"),
-            ]),
-            "hypothesis" => {
-                json!({"type": "plain_text_input", "action_id": "value", "multiline": true, "max_length": 2000})
-            }
-            "variants" => {
-                json!({"type": "plain_text_input", "action_id": "value", "multiline": true,
-                "initial_value": "Control, Variant B"})
-            }
-            "alpha" => text_input(Some("0.05")),
-            "power" => text_input(Some("0.8")),
-            _ => text_input(None),
-        };
-        blocks.push(json!({
-            "type": "input",
-            "block_id": id,
-            "optional": OPTIONAL.contains(&id),
-            "label": {"type": "plain_text", "text": label},
-            "hint": {"type": "plain_text", "text": hint},
-            "element": element,
-        }));
-    }
-    let v = json!({
-        "type": "modal",
-        "callback_id": CALLBACK_ID,
-        "title": {"type": "plain_text", "text": "New A/B test"},
-        "submit": {"type": "plain_text", "text": "Create draft"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": super::blocks::truncate(channel, limits::PRIVATE_METADATA),
-        "blocks": blocks,
-    });
-    // Built as Slack's JSON, read into slack-morphism's model; a unit test checks it reads.
-    serde_json::from_value(v).unwrap_or_else(|_| {
-        SlackView::Modal(SlackModalView::new("New A/B test".into(), Vec::new()))
-    })
-}
-
-fn text_input(initial: Option<&str>) -> serde_json::Value {
-    let mut e = json!({"type": "plain_text_input", "action_id": "value", "max_length": 200});
-    if let Some(i) = initial {
-        e["initial_value"] = json!(i);
-    }
-    e
-}
-
-fn select(options: &[(&str, &str)]) -> serde_json::Value {
-    let opts: Vec<_> = options
+    let blocks: Vec<SlackBlock> = FIELDS
         .iter()
-        .map(|(v, t)| json!({"text": {"type": "plain_text", "text": t}, "value": v}))
+        .map(|(id, label, hint)| {
+            let element = match *id {
+                "kind" => select(&[
+                    ("randomized", "Randomized"),
+                    ("content", "Content (observational)"),
+                ]),
+                "metric_type" => select(&[
+                    ("proportion", "Proportion (a rate, e.g. CTR)"),
+                    ("mean", "Mean (e.g. revenue per user)"),
+                    ("rate", "Rate (events per exposure)"),
+                ]),
+                "hypothesis" => text_input(None, true, 2000),
+                "variants" => text_input(Some("Control, Variant B"), true, 500),
+                "alpha" => text_input(Some("0.05"), false, 200),
+                "power" => text_input(Some("0.8"), false, 200),
+                _ => text_input(None, false, 200),
+            };
+            SlackInputBlock::new(pt!(*label), element)
+                .with_block_id(SlackBlockId(id.to_string()))
+                .with_hint(pt!(*hint))
+                .with_optional(OPTIONAL.contains(id))
+                .into()
+        })
         .collect();
-    json!({"type": "static_select", "action_id": "value", "options": opts, "initial_option": opts[0]})
+    SlackView::Modal(
+        SlackModalView::new(pt!("New A/B test"), blocks)
+            .with_callback_id(SlackCallbackId(CALLBACK_ID.into()))
+            .with_submit(pt!("Create draft"))
+            .with_close(pt!("Cancel"))
+            .with_private_metadata(truncate(channel, limits::PRIVATE_METADATA)),
+    )
 }
 
 /// The submitted values by field name (empty inputs left out).
@@ -153,154 +146,6 @@ pub fn fields_from_state(state: Option<&SlackViewState>) -> BTreeMap<String, Str
         }
     }
     out
-}
-
-/// The text form's `key=value` words. Unknown keys and words without `=` are errors.
-pub fn fields_from_words(words: &[String]) -> Result<BTreeMap<String, String>, String> {
-    let known: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
-    let mut out = BTreeMap::new();
-    for w in words {
-        let Some((k, v)) = w.split_once('=') else {
-            return Err(format!(
-                "`{w}` isn't key=value; for example name=\"Question hook\" variants=A,B baseline=4% mde=10%"
-            ));
-        };
-        let key = match k.trim().to_lowercase().replace('-', "_").as_str() {
-            "metric" => "target_metric".to_string(),
-            "type" => "metric_type".to_string(),
-            "traffic" => "daily_traffic".to_string(),
-            "sd" => "baseline_sd".to_string(),
-            other => other.to_string(),
-        };
-        if !known.contains(&key.as_str()) {
-            return Err(format!(
-                "`{k}` isn't a field; the fields are {}",
-                known.join(", ")
-            ));
-        }
-        out.insert(key, v.trim().to_string());
-    }
-    Ok(out)
-}
-
-/// A number as people write it: `0.04`, `4%`, `1,200`.
-fn number(s: &str) -> Option<f64> {
-    let t = s.trim().replace([',', '_', ' '], "");
-    match t.strip_suffix('%') {
-        Some(p) => p.parse::<f64>().ok().map(|x| x / 100.0),
-        None => t.parse().ok(),
-    }
-}
-
-/// The fields as the engine's input; unreadable values are field errors too.
-pub fn design_input(
-    f: &BTreeMap<String, String>,
-    user: &str,
-    channel: Option<&str>,
-) -> Result<DesignInput, Vec<FieldError>> {
-    let mut errors: Vec<FieldError> = Vec::new();
-    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("").trim();
-    let num = |k: &'static str, default: Option<f64>, errors: &mut Vec<FieldError>| -> f64 {
-        match (get(k), default) {
-            ("", Some(d)) => d,
-            ("", None) => {
-                errors.push(FieldError {
-                    field: k,
-                    message: "required".into(),
-                });
-                f64::NAN
-            }
-            (s, _) => number(s).unwrap_or_else(|| {
-                errors.push(FieldError {
-                    field: k,
-                    message: format!("{s:?} isn't a number"),
-                });
-                f64::NAN
-            }),
-        }
-    };
-    let baseline = num("baseline", None, &mut errors);
-    let mde = num("mde", None, &mut errors);
-    let alpha = num("alpha", Some(0.05), &mut errors);
-    let power = num("power", Some(0.8), &mut errors);
-    let opt = |k: &'static str, errors: &mut Vec<FieldError>| -> Option<f64> {
-        match get(k) {
-            "" => None,
-            s => match number(s) {
-                Some(x) => Some(x),
-                None => {
-                    errors.push(FieldError {
-                        field: k,
-                        message: format!("{s:?} isn't a number"),
-                    });
-                    None
-                }
-            },
-        }
-    };
-    let baseline_sd = opt("baseline_sd", &mut errors);
-    let daily_traffic = opt("daily_traffic", &mut errors);
-    let kind = match get("kind") {
-        "" | "randomized" => Kind::Randomized,
-        "content" => Kind::Content,
-        s => {
-            errors.push(FieldError {
-                field: "kind",
-                message: format!("{s:?}: randomized or content"),
-            });
-            Kind::Randomized
-        }
-    };
-    let metric_type = match get("metric_type") {
-        "" | "proportion" => MetricType::Proportion,
-        "mean" => MetricType::Mean,
-        "rate" => MetricType::Rate,
-        s => {
-            errors.push(FieldError {
-                field: "metric_type",
-                message: format!("{s:?}: proportion, mean or rate"),
-            });
-            MetricType::Proportion
-        }
-    };
-    let variants: Vec<VariantSpec> = get("variants")
-        .split(['\n', ','])
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(VariantSpec::named)
-        .collect();
-    let input = DesignInput {
-        name: get("name").to_string(),
-        hypothesis: Some(get("hypothesis").to_string()).filter(|h| !h.is_empty()),
-        kind,
-        metric_type,
-        target_metric: get("target_metric").to_string(),
-        variants,
-        baseline,
-        baseline_sd,
-        mde,
-        min_effect: None,
-        alpha,
-        power,
-        daily_traffic,
-        higher_is_better: true,
-        guardrails: Vec::new(),
-        start_at: None,
-        created_by: format!("slack:{user}"),
-        channel_id: channel.map(str::to_string),
-    };
-    if errors.is_empty() {
-        return Ok(input);
-    }
-    // Report the other fields' problems too, so the form is fixed in one go.
-    if let Err(more) = design::design(input) {
-        for e in more.0 {
-            if !errors.iter().any(|x| x.field == e.field) {
-                errors.push(e);
-            }
-        }
-    }
-    Err(errors)
 }
 
 /// Errors by modal block: fields the modal doesn't show go to the nearest one that does.
@@ -413,52 +258,12 @@ mod tests {
         assert!(json["title"]["text"].as_str().unwrap().chars().count() <= limits::MODAL_TITLE);
         let problems = super::super::blocks::violations(&json["blocks"], true);
         assert!(problems.is_empty(), "{problems:?}");
-    }
-
-    #[test]
-    fn numbers_read_as_people_write_them() {
-        let cases = [
-            ("0.04", Some(0.04)),
-            ("4%", Some(0.04)),
-            (" 10 % ", Some(0.1)),
-            ("1,200", Some(1200.0)),
-            ("x", None),
-            ("", None),
-        ];
-        for (s, want) in cases {
-            assert_eq!(number(s), want, "{s:?}");
+        // Every input is one of the grammar's fields, so what it submits reads as a design.
+        for b in json["blocks"].as_array().unwrap() {
+            let id = b["block_id"].as_str().unwrap();
+            assert!(crate::app::new_test::keys().contains(&id), "{id}");
+            assert_eq!(b["type"], "input");
         }
-    }
-
-    #[test]
-    fn text_form_and_modal_give_the_same_input() {
-        let words: Vec<String> = [
-            "name=Hook test",
-            "metric=ctr",
-            "variants=A,B",
-            "baseline=4%",
-            "mde=10%",
-            "traffic=2000",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let from_text = fields_from_words(&words).unwrap();
-        let from_modal = fields(&[
-            ("name", "Hook test"),
-            ("target_metric", "ctr"),
-            ("variants", "A\nB"),
-            ("baseline", "0.04"),
-            ("mde", "0.1"),
-            ("daily_traffic", "2000"),
-        ]);
-        let a = design_input(&from_text, "U1", Some("C1")).unwrap();
-        let b = design_input(&from_modal, "U1", Some("C1")).unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a.variants.len(), 2);
-        assert_eq!((a.alpha, a.power), (0.05, 0.8));
-        assert_eq!(a.created_by, "slack:U1");
-        assert!(design::design(a).is_ok());
     }
 
     #[test]
@@ -512,8 +317,8 @@ mod tests {
             ),
         ];
         for (input, want) in cases {
-            let f = fields(input);
-            let errors = match design_input(&f, "U1", None) {
+            let f = crate::app::new_test::fields_from_form(&fields(input));
+            let errors = match crate::app::new_test::input(&f, "slack:U1", None) {
                 Err(e) => e,
                 Ok(i) => design::design(i).unwrap_err().0,
             };
@@ -523,7 +328,5 @@ mod tests {
             assert_eq!(got, *want, "{input:?}");
             assert!(by_block.values().all(|m| !m.is_empty()));
         }
-        assert!(fields_from_words(&["colour=red".to_string()]).is_err());
-        assert!(fields_from_words(&["name".to_string()]).is_err());
     }
 }

@@ -109,8 +109,7 @@ async fn messages(
                 Err(e) => return Err(NotifyError::Unrenderable(e.to_string())),
             };
             let verdict = e.verdict.clone().unwrap_or_else(|| "concluded".into());
-            let text = crate::experiments::render::results_text(&e, &r);
-            let m = render::conclusion(&e, &verdict, &text);
+            let m = super::answers::results_card(&e, &r, Some(&verdict));
             let key = format!("abtest:{subject}:concluded");
             let mut rows = vec![outbox::post(&key, &channel, None, &m, None)];
             // The design card posted from the form loses its buttons.

@@ -635,23 +635,6 @@ pub fn error(message: &str, suggestion: Option<&str>, typed: &str) -> Message {
     Message::new(&format!("Couldn't run /vibe {typed}: {message}"), b)
 }
 
-/// A command's terminal output, preformatted (tests, plans, health).
-pub fn preformatted(title: &str, body: &str) -> Message {
-    let mut b = vec![blocks::section(&format!("*{}*", escape(title)))];
-    let code = format!("```\n{}\n```", escape(body.trim_end()));
-    b.extend(blocks::sections(&code));
-    let mut parts = blocks::split(title, b);
-    let mut first = parts.remove(0);
-    if !parts.is_empty() {
-        // Ephemeral replies are one message: say what was left out.
-        first.blocks.push(blocks::context(&[format!(
-            "{} more part(s) not shown: run it in the terminal for everything",
-            parts.len()
-        )]));
-    }
-    first
-}
-
 /// A short answer in one section.
 pub fn note(text: &str) -> Message {
     Message::new(text, vec![blocks::section(&escape(text))])
@@ -781,10 +764,10 @@ pub fn test_card(e: &StoredExperiment, history: &[String]) -> Message {
         blocks::header(&format!("🧪 A/B test #{}: {}", e.id, e.design.name)),
         blocks::context(&[format!("Status: *{status}*")]),
     ];
-    let design = crate::experiments::render::design_text(e);
-    // The first line repeats the header; the rest is the plan.
-    let plan: Vec<&str> = design.lines().skip(1).collect();
-    b.extend(blocks::sections(&escape(&plan.join("\n"))));
+    if let Some(h) = &e.design.hypothesis {
+        b.push(blocks::section(&format!("*Hypothesis* {}", escape(h))));
+    }
+    b.push(blocks::fields(&super::answers::design_fields(e)));
     if !history.is_empty() {
         let tail: Vec<String> = history.iter().rev().take(5).rev().cloned().collect();
         b.push(blocks::context(&[tail.join("\n")]));
@@ -804,23 +787,6 @@ pub fn test_card(e: &StoredExperiment, history: &[String]) -> Message {
         &format!("A/B test #{} {} ({})", e.id, e.design.name, e.status),
         b,
     );
-    parts.remove(0)
-}
-
-/// A concluded test's announcement: the verdict, each variant's lift with its interval.
-pub fn conclusion(e: &StoredExperiment, verdict: &str, results: &str) -> Message {
-    let mut b = vec![
-        blocks::header(&format!(
-            "🏁 A/B test #{} concluded: {}",
-            e.id, e.design.name
-        )),
-        blocks::section(&format!("*{}*", escape(verdict))),
-    ];
-    b.extend(blocks::sections(&format!(
-        "```\n{}\n```",
-        escape(results.trim_end())
-    )));
-    let mut parts = blocks::split(&format!("A/B test #{} concluded: {verdict}", e.id), b);
     parts.remove(0)
 }
 
@@ -859,7 +825,5 @@ mod tests {
         let e = error(&long, Some(&long), &long);
         assert!(blocks::violations(&e.blocks_json(), false).is_empty());
         assert!(!e.blocks_json().to_string().contains("<!here>"));
-        let p = preformatted("x", &"line\n".repeat(5000));
-        assert!(blocks::violations(&p.blocks_json(), false).is_empty());
     }
 }

@@ -108,6 +108,7 @@ pub const WEB_API_METHODS: &[(&str, Option<&str>)] = &[
     ("auth.test", None),
     ("chat.postMessage", Some("chat:write")),
     ("chat.update", Some("chat:write")),
+    ("conversations.list", Some("channels:read")),
     ("conversations.history", Some("channels:history")),
     ("conversations.replies", Some("channels:history")),
     ("files.getUploadURLExternal", Some("files:write")),
@@ -459,6 +460,41 @@ impl SlackWeb {
         Ok(res.user.tz)
     }
 
+    /// `conversations.list` over public and private channels, page by page (at most 20 pages of
+    /// 200): the ID of the channel called `name`, if vibe can see it.
+    pub async fn channel_named(&self, name: &str) -> Result<Option<String>, WebError> {
+        let mut cursor: Option<SlackCursorId> = None;
+        for _ in 0..20 {
+            let req = SlackApiConversationsListRequest::new()
+                .with_types(vec![
+                    SlackConversationType::Public,
+                    SlackConversationType::Private,
+                ])
+                .with_exclude_archived(true)
+                .with_limit(200)
+                .opt_cursor(cursor.take());
+            let session = self.session()?;
+            let page = self
+                .call("conversations.list", session.conversations_list(&req))
+                .await?;
+            if let Some(c) = page
+                .channels
+                .iter()
+                .find(|c| c.name.as_deref() == Some(name))
+            {
+                return Ok(Some(c.id.0.clone()));
+            }
+            cursor = page
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
     /// `auth.test`: is the token good, and who is the bot.
     pub async fn auth_test(&self) -> Result<BotIdentity, WebError> {
         let session = self.session()?;
@@ -466,6 +502,26 @@ impl SlackWeb {
         Ok(BotIdentity {
             team: Some(res.team),
             user_id: res.user_id.0,
+        })
+    }
+}
+
+impl crate::app::Workspace for SlackWeb {
+    fn channel_id<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Option<String>, String>> {
+        Box::pin(async move { self.channel_named(name).await.map_err(|e| e.to_string()) })
+    }
+
+    fn signed_in_as(&self) -> futures_util::future::BoxFuture<'_, Result<String, String>> {
+        Box::pin(async move {
+            let id = self.auth_test().await.map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{}{}",
+                id.user_id,
+                id.team.map(|t| format!(" in {t}")).unwrap_or_default()
+            ))
         })
     }
 }

@@ -8,44 +8,7 @@ use super::analytics::{json_err, json_objects};
 use super::{opt_f64, unix_now, Result, Store, StoreError};
 use crate::domain::{Count, PostMetrics, POST_METRIC_NAMES};
 use crate::experiments::design::{Design, GuardrailSpec, Kind, MetricType, Status, VariantSpec};
-
-/// An experiment as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredExperiment {
-    pub id: i64,
-    pub design: Design,
-    pub status: Status,
-    pub started_at: Option<i64>,
-    pub ended_at: Option<i64>,
-    pub verdict: Option<String>,
-    pub created_at: i64,
-    /// Variant row ids, in arm order.
-    pub variant_ids: Vec<i64>,
-}
-
-/// One period's observation of one variant, as imported.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Observation {
-    pub variant: String,
-    /// `primary` or a guardrail's name.
-    pub metric: String,
-    pub period: String,
-    pub units: u64,
-    pub conversions: Option<u64>,
-    pub sum: Option<f64>,
-    pub sum_sq: Option<f64>,
-    pub exposure: Option<f64>,
-}
-
-/// An arm's observations summed over periods.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ArmTotals {
-    pub units: u64,
-    pub conversions: u64,
-    pub sum: f64,
-    pub sum_sq: f64,
-    pub exposure: f64,
-}
+pub use crate::experiments::model::{ArmTotals, ExperimentEvent, Observation, StoredExperiment};
 
 /// A state change to make, if the experiment is in one of `from`.
 #[derive(Debug, Clone)]
@@ -60,16 +23,6 @@ pub struct Transition<'a> {
     pub notify: Option<(&'static str, String)>,
     /// The audit row and Slack messages to write with the change.
     pub effects: super::Effects,
-}
-
-/// One row of the audit trail.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExperimentEvent {
-    pub at: i64,
-    pub actor: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub note: Option<String>,
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {

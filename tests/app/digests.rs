@@ -356,5 +356,49 @@ async fn vibe_schedule_adds_lists_and_removes_from_the_terminal() {
     let text = stdout(&list);
     assert!(text.contains(&format!("#{second} daily digest")), "{text}");
     assert!(!text.contains("#1 "), "{text}");
+    // The terminal shows no Slack markup.
+    assert!(!text.contains("<#"), "{text}");
+    // A channel by name: without a bot token, vibe says to give its ID; with one, it looks
+    // the name up (conversations.list, page after page).
+    let by_name = ["schedule", "add", "weekly", "mon", "9am", "#marketing"];
+    let no_token = db.vibe(&by_name, &[]);
+    assert_eq!(no_token.status.code(), Some(2));
+    assert!(
+        stderr(&no_token).contains("channel's ID"),
+        "{}",
+        stderr(&no_token)
+    );
+    let fake = super::fake_slack::FakeSlack::start().await;
+    let mut channels: Vec<(String, String)> = (0..450)
+        .map(|i| (format!("C0FILL{i:04}"), format!("filler-{i}")))
+        .collect();
+    channels.push(("C0MARKET01".into(), "marketing".into()));
+    let refs: Vec<(&str, &str)> = channels
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    fake.set_channels(&refs);
+    let api = fake.api_url();
+    let env = [
+        ("SLACK_BOT_TOKEN", "xoxb-test"),
+        ("VIBE_SLACK__API_URL", api.as_str()),
+    ];
+    let found = db.vibe_async(&by_name, &env).await;
+    assert!(found.status.success(), "{}", stderr(&found));
+    assert!(
+        stdout(&found).contains("channel C0MARKET01"),
+        "{}",
+        stdout(&found)
+    );
+    assert!(fake.calls("conversations.list").len() >= 3, "paged");
+    let unknown = db
+        .vibe_async(&["schedule", "add", "daily", "#nowhere"], &env)
+        .await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("no channel #nowhere"),
+        "{}",
+        stderr(&unknown)
+    );
     db.cleanup().await;
 }

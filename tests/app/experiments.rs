@@ -302,9 +302,54 @@ async fn abtest_commands_as_a_user_runs_them() {
     );
     assert_eq!(bad.status.code(), Some(2));
     let err = stderr(&bad);
-    for field in ["variants", "baseline", "mde"] {
+    // Each problem is named as it was typed.
+    for field in ["`--variant a`", "`--baseline 2`", "`--mde 0`"] {
         assert!(err.contains(field), "{field} in {err}");
     }
+    assert!(!err.contains("min_effect"), "{err}");
+
+    // A negative MDE is a value, not an unknown flag; the key=value form and 10% work too.
+    let negative = db.vibe(
+        &[
+            "abtest",
+            "new",
+            "name=x",
+            "metric=ctr",
+            "variants=A,B",
+            "--baseline",
+            "4%",
+            "--mde",
+            "-1",
+        ],
+        &[],
+    );
+    assert_eq!(negative.status.code(), Some(2));
+    let err = stderr(&negative);
+    assert!(err.contains("`--mde -1`"), "{err}");
+    assert!(
+        !err.contains("unexpected argument") && !err.contains("min_effect"),
+        "{err}"
+    );
+    let words = db.vibe(
+        &[
+            "abtest",
+            "new",
+            "name=Words",
+            "metric=ctr",
+            "variants=A,B",
+            "baseline=4%",
+            "--mde",
+            "10%",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(words.status.success(), "{}", stderr(&words));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&words)).unwrap();
+    assert_eq!(v["design"]["mde"], 0.1);
+    assert_eq!(v["design"]["baseline"], 0.04);
+    assert_eq!(v["status"], "draft");
 
     let new = db.vibe(
         &[

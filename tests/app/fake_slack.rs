@@ -59,6 +59,8 @@ struct Inner {
     next: u64,
     groups: HashMap<String, Vec<String>>,
     users: HashMap<String, String>,
+    /// (id, name) of the channels `conversations.list` shows, in order.
+    channels: Vec<(String, String)>,
     socket_url: Option<String>,
 }
 
@@ -112,6 +114,14 @@ impl FakeSlack {
             .unwrap()
             .users
             .insert(user.to_string(), tz.to_string());
+    }
+
+    /// The channels the workspace has, for `conversations.list`: (id, name).
+    pub fn set_channels(&self, channels: &[(&str, &str)]) {
+        self.inner.lock().unwrap().channels = channels
+            .iter()
+            .map(|(id, name)| (id.to_string(), name.to_string()))
+            .collect();
     }
 
     /// Where `apps.connections.open` sends the app (a fake Socket Mode server).
@@ -417,6 +427,34 @@ fn handle(fake: &FakeSlack, method: &str, a: &Value) -> Value {
             Some(users) => json!({"ok": true, "users": users}),
             None => json!({"ok": false, "error": "no_such_subteam"}),
         },
+        // Paged as Slack pages it: `limit` per page, an opaque cursor, "" on the last page.
+        "conversations.list" => {
+            let limit = s(a, "limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(100)
+                .clamp(1, 1000);
+            let from = s(a, "cursor")
+                .and_then(|c| c.strip_prefix("dGVhbTpD").map(str::to_string))
+                .and_then(|c| c.parse::<usize>().ok())
+                .unwrap_or(0);
+            let page: Vec<Value> = g
+                .channels
+                .iter()
+                .skip(from)
+                .take(limit)
+                .map(|(id, name)| {
+                    json!({"id": id, "name": name, "is_channel": true, "is_group": false,
+                    "is_im": false, "created": 1_700_000_000, "is_archived": false,
+                    "is_general": false, "name_normalized": name, "is_member": true})
+                })
+                .collect();
+            let next = if from + limit < g.channels.len() {
+                format!("dGVhbTpD{}", from + limit)
+            } else {
+                String::new()
+            };
+            json!({"ok": true, "channels": page, "response_metadata": {"next_cursor": next}})
+        }
         "users.info" => match s(a, "user").and_then(|u| g.users.get(&u).map(|tz| (u, tz))) {
             Some((id, tz)) => {
                 json!({"ok": true, "user": {"id": id, "name": "someone", "team_id": "T0TEAM0001",

@@ -103,6 +103,18 @@ impl TestDb {
 
     /// Runs the vibe binary on this database, in a scratch directory.
     pub fn vibe(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env).output().expect("run vibe")
+    }
+
+    /// [`TestDb::vibe`] off the async workers, for tests whose fakes answer on this runtime.
+    pub async fn vibe_async(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args, env);
+        tokio::task::spawn_blocking(move || cmd.output().expect("run vibe"))
+            .await
+            .expect("the vibe process")
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vibe"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -112,7 +124,7 @@ impl TestDb {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().expect("run vibe")
+        cmd
     }
 
     /// Writes a file into the scratch directory.

@@ -11,6 +11,7 @@ mod fake_slack;
 mod fake_socket;
 mod helpers;
 mod import;
+mod layers;
 mod manifest;
 mod replicas;
 mod scheduler;

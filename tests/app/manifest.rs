@@ -75,8 +75,9 @@ fn scopes_are_exactly_those_of_the_methods_the_code_calls() {
         .filter_map(|(_, s)| s.map(str::to_string))
         .collect();
     needed.insert("commands".into());
-    // Private channels need the groups: twin of each channels: history scope.
+    // Private channels need the groups: twin of each channels: scope.
     needed.insert("groups:history".into());
+    needed.insert("groups:read".into());
     assert_eq!(asked, needed);
     assert_eq!(values(&m, "should_escape"), ["true"]);
     assert_eq!(values(&m, "command"), ["/vibe"]);

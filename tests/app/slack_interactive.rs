@@ -802,3 +802,181 @@ async fn a_click_that_meets_a_database_error_is_told_nothing_changed() {
     );
     app.done().await;
 }
+
+/// The answer sent to `trigger`'s response_url, once it arrives.
+async fn answer(app: &Bot, trigger: &str) -> Value {
+    app.fake
+        .wait_for(15, trigger, |f| {
+            f.responses().iter().any(|(i, _)| i == trigger)
+        })
+        .await;
+    app.fake
+        .responses()
+        .into_iter()
+        .find(|(i, _)| i == trigger)
+        .map(|(_, b)| b)
+        .unwrap()
+}
+
+/// A designed answer: a sentence for notifications, blocks within Slack's limits, no pasted
+/// terminal text (code blocks) anywhere.
+fn assert_designed(what: &str, v: &Value) {
+    assert!(
+        v["text"].as_str().is_some_and(|t| !t.trim().is_empty()),
+        "{what}: no text: {v}"
+    );
+    let blocks = &v["blocks"];
+    assert!(
+        blocks.as_array().is_some_and(|b| !b.is_empty()),
+        "{what}: no blocks: {v}"
+    );
+    let problems = vibe::slack::blocks::violations(blocks, false);
+    assert!(problems.is_empty(), "{what}: {problems:?}");
+    assert!(!v.to_string().contains("```"), "{what}: a code block: {v}");
+}
+
+both_transports!(every_command_answers_in_designed_block_kit);
+
+async fn every_command_answers_in_designed_block_kit(socket_mode: bool) {
+    let admin = ("VIBE_ROLES__ADMIN", "[\"U0USER0001\"]");
+    let app = Bot::start(socket_mode, &[ROLES, admin]).await;
+    // The key=value form and the flag form both design a draft.
+    let first = text_form_draft(&app, "30.1").await;
+    let (_, body) = app
+        .cmd(
+            "abtest new --name \"Flag form\" --target-metric ctr --variant A --variant B --baseline 4% --mde 20% --daily-traffic 5000",
+            "30.2",
+        )
+        .await;
+    assert!(body.contains("is designed as a draft"), "{body}");
+    let second = app
+        .store
+        .experiment_ids(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .max()
+        .unwrap();
+    assert_ne!(first, second);
+    // The same words in the terminal's grammar give the same design.
+    use clap::Parser;
+    let cli = vibe::app::grammar::Cli::try_parse_from([
+        "vibe",
+        "abtest",
+        "new",
+        "name=Question hook",
+        "metric=ctr",
+        "variants=Control,Question",
+        "baseline=4%",
+        "mde=20%",
+        "traffic=5000",
+    ])
+    .unwrap();
+    let vibe::app::grammar::Command::Abtest {
+        command: vibe::app::grammar::AbtestCommand::New(args),
+        ..
+    } = cli.command
+    else {
+        panic!("not abtest new")
+    };
+    let from_cli = vibe::app::new_test::from_args(&args, "cli", None).unwrap();
+    let stored = app.store.experiment(first).await.unwrap().unwrap().design;
+    let from_cli = vibe::experiments::design::design(from_cli).unwrap();
+    assert_eq!(
+        (stored.created_by.as_str(), stored.channel_id.as_deref()),
+        ("slack:U0USER0001", Some(CHANNEL))
+    );
+    assert_eq!(
+        vibe::experiments::design::Design {
+            created_by: "cli".into(),
+            channel_id: None,
+            ..stored
+        },
+        from_cli
+    );
+
+    // A mistake is named as typed, and nothing else is blamed.
+    let (_, body) = app
+        .cmd(
+            "abtest new name=x metric=ctr variants=A,B baseline=4% mde=-1",
+            "30.3",
+        )
+        .await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_designed("a bad design", &v);
+    let said = v["blocks"].to_string();
+    assert!(said.contains("`mde=-1`"), "{said}");
+    assert!(!said.contains("min_effect"), "{said}");
+
+    app.cmd(&format!("abtest start {first}"), "30.4").await;
+    let started = answer(&app, "30.4").await;
+    assert_designed("start", &started);
+    assert!(started["text"].as_str().unwrap().contains("is running"));
+    let e = app.store.experiment(first).await.unwrap().unwrap();
+    let obs = |variant: &str, conversions: u64| Observation {
+        variant: variant.into(),
+        metric: "primary".into(),
+        period: "2026-12-01".into(),
+        units: 2_000,
+        conversions: Some(conversions),
+        sum: None,
+        sum_sq: None,
+        exposure: None,
+    };
+    app.store
+        .add_observations(&e, &[obs("Control", 80), obs("Question", 96)])
+        .await
+        .unwrap();
+
+    let commands = [
+        ("abtest list", "30.10"),
+        (&*format!("abtest show {first}"), "30.11"),
+        (&*format!("abtest results {first}"), "30.12"),
+        ("abtest results --all", "30.13"),
+        (
+            "abtest plan --baseline 4% --mde 10% --daily-traffic 5000",
+            "30.14",
+        ),
+        ("abtest calc 200/2000 250/2000", "30.15"),
+        ("alerts", "30.16"),
+        ("health", "30.17"),
+        ("schedule add daily 07:30 Europe/Paris", "30.18"),
+        ("schedule list", "30.19"),
+        (&*format!("abtest stop {second}"), "30.20"),
+    ];
+    for (text, trigger) in commands {
+        let (code, _) = app.cmd(text, trigger).await;
+        assert_eq!(code, 200, "{text}");
+        let v = answer(&app, trigger).await;
+        assert_designed(text, &v);
+    }
+    // Each answer carries the numbers that matter.
+    let said = |t: &str| {
+        let fake = app.fake.responses();
+        fake.into_iter()
+            .find(|(i, _)| i == t)
+            .map(|(_, b)| b.to_string())
+            .unwrap()
+    };
+    let list = said("30.10");
+    assert!(
+        list.contains("vibe:test.stop"),
+        "a running test's button: {list}"
+    );
+    assert!(list.contains("vibe:test.start"), "a draft's button: {list}");
+    let results = said("30.12");
+    for needle in ["*Control* (control)", "*Question*", "lift", "always-valid"] {
+        assert!(results.contains(needle), "{needle} in {results}");
+    }
+    assert!(said("30.14").contains("per arm"));
+    assert!(said("30.15").contains("p = 0.0124"), "{}", said("30.15"));
+    assert!(said("30.17").contains("signed in as U0BOT00001"));
+    assert!(
+        said("30.18").contains(&format!("<#{CHANNEL}>")),
+        "{}",
+        said("30.18")
+    );
+    assert!(said("30.19").contains("daily digest"), "{}", said("30.19"));
+    assert!(said("30.20").contains("is stopped"), "{}", said("30.20"));
+    app.done().await;
+}

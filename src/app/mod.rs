@@ -1,0 +1,45 @@
+//! The application layer both adapters share: the command grammar ([`grammar`]) and typed
+//! handlers that return what happened as data. The terminal renders the answers as text or
+//! JSON (`cli`), Slack as Block Kit (`slack`); neither adapter reaches into the other.
+
+pub mod abtest;
+pub mod grammar;
+pub mod new_test;
+pub mod schedule;
+
+use futures_util::future::BoxFuture;
+
+use crate::store::StoreError;
+
+/// Why a command didn't complete.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The command was wrong: the message says what to change (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A design with fields to change, each line naming the field as it was typed (exit 2).
+    #[error("the design needs changes; nothing was created:\n{}", .0.join("\n"))]
+    Fields(Vec<String>),
+    /// The command was right but couldn't be done (exit code 1).
+    #[error("{0}")]
+    Failed(String),
+    /// vibe's own failure (the database): logged with a reference, never shown in full.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+/// What the application needs to know of the Slack workspace, whichever adapter runs it
+/// (the Slack Web API client implements it).
+pub trait Workspace: Send + Sync {
+    /// The ID of the channel called `name` (without `#`) that vibe can see, if any.
+    fn channel_id<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>>;
+
+    /// Who vibe is signed in as (`U0BOT in Acme`), checking its token.
+    fn signed_in_as(&self) -> BoxFuture<'_, Result<String, String>>;
+}
