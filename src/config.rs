@@ -709,7 +709,7 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
         if !expr.trim().is_empty() {
             if let Err(e) = crate::scheduler::CronSpec::parse_with(expr, s.scheduler.seconds_field)
             {
-                return fail(key, &e);
+                return fail(key, &e.to_string());
             }
         }
     }

@@ -87,7 +87,7 @@ async fn jobs(store: &Store, now: i64) -> State {
             .as_deref()
             .map(|e| format!(": {e}"))
             .unwrap_or_default();
-        failed |= r.status == "failed";
+        failed |= r.status == crate::store::JobState::Failed;
         parts.push(format!("{}: {} {ago} s ago{took}{why}", r.job, r.status));
     }
     if failed {

@@ -29,19 +29,27 @@ fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
     f(g.get_or_insert_with(Registry::default))
 }
 
-/// `name{labels}` as Prometheus writes labels: `a="x",b="y"`, values escaped.
+/// `name{labels}` as Prometheus writes labels: `a="x",b="y"`, values escaped (one allocation:
+/// this runs on every command).
 fn labels(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let v = v
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            format!("{k}=\"{v}\"")
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut out = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        for c in v.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out
 }
 
 /// Adds 1 to a counter.

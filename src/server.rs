@@ -127,6 +127,16 @@ impl AppState {
     }
 }
 
+/// What the scheduler's jobs work with: the store, the settings, and the Slack adapter posting
+/// digests through the outbox.
+pub fn scheduler_services(app: &AppState) -> crate::scheduler::Services {
+    crate::scheduler::Services {
+        store: app.store.clone(),
+        settings: app.settings.clone(),
+        digests: Arc::new(app.clone()),
+    }
+}
+
 /// The Slack Web API client with the configured base URL, bot token and timeout.
 pub fn slack_web(config: &Config) -> anyhow::Result<SlackWeb> {
     SlackWeb::new(
@@ -358,7 +368,7 @@ impl Application {
         });
         let scheduler = if app.settings.scheduler.enabled {
             let s = crate::scheduler::Scheduler::new(
-                app.clone(),
+                scheduler_services(&app),
                 &crate::scheduler::Scheduler::owner_name(),
             )
             .map_err(|e| anyhow::anyhow!("scheduler: {e}"))?;

@@ -5,10 +5,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate};
-use serde_json::json;
 
 use super::kpi::{self, funnel_total, kpis, median, DayRow, FunnelRow};
-use super::model::{NewAlert, PostSeries, ScopeAccount};
+use super::model::{AlertKind, Evidence, NewAlert, PostSeries, ScopeAccount, Severity};
 use super::report::Recommendation;
 use crate::text::thousands;
 
@@ -27,14 +26,6 @@ pub struct DetectorSettings {
     /// Hours after an alert resolves during which the same condition raises no new one.
     pub cooldown_hours: u32,
 }
-
-/// The alert kinds the detectors raise.
-pub const KINDS: [&str; 4] = [
-    "performance_drop",
-    "viral_post",
-    "low_engagement",
-    "high_cost_per_lead",
-];
 
 /// Days compared by the drop, low-engagement and cost detectors.
 pub const WINDOW: u64 = 7;
@@ -110,8 +101,8 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
             };
             out.push(Detection {
                 alert: NewAlert {
-                    kind: "performance_drop".into(),
-                    severity: if fall >= 0.5 { "critical" } else { "warning" }.into(),
+                    kind: AlertKind::PerformanceDrop,
+                    severity: if fall >= 0.5 { Severity::Critical } else { Severity::Warning },
                     subject: name(a),
                     account_id: Some(a.id),
                     dedupe_key: format!("performance_drop:{}:{metric}", a.id),
@@ -119,8 +110,17 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                         "{}: {what} fell {:.0}% ({} → {}) in {evidence_days} vs the week before.",
                         name(a), fall * 100.0, thousands(p), thousands(c)
                     ),
-                    evidence: json!({"account": a.id, "metric": metric, "current": c, "previous": p, "fall": fall,
-                                     "current_from": cur_from, "current_to": input.end, "previous_from": prev_from, "previous_to": prev_to}).to_string(),
+                    evidence: Evidence::PerformanceDrop {
+                        account: a.id,
+                        metric: metric.to_string(),
+                        current: c,
+                        previous: p,
+                        fall,
+                        current_from: cur_from,
+                        current_to: input.end,
+                        previous_from: prev_from,
+                        previous_to: prev_to,
+                    },
                 },
                 recommendation: Some(Recommendation {
                     text: format!("Look into {}: {what} fell {:.0}% week over week. Compare the latest posts' format, timing and topics with the weeks before.", name(a), fall * 100.0),
@@ -134,8 +134,8 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
             if base >= s.low_engagement_min_volume && rate < s.low_engagement_rate {
                 out.push(Detection {
                     alert: NewAlert {
-                        kind: "low_engagement".into(),
-                        severity: "warning".into(),
+                        kind: AlertKind::LowEngagement,
+                        severity: Severity::Warning,
                         subject: name(a),
                         account_id: Some(a.id),
                         dedupe_key: format!("low_engagement:{}", a.id),
@@ -143,7 +143,13 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                             "{}: engagement rate {:.2}% by {} in {evidence_days}, under the {:.1}% threshold.",
                             name(a), rate * 100.0, cur.rate_base.map(base_word).unwrap_or("reach"), s.low_engagement_rate * 100.0
                         ),
-                        evidence: json!({"account": a.id, "rate": rate, "base": base, "engagements": cur.engagements, "threshold": s.low_engagement_rate}).to_string(),
+                        evidence: Evidence::LowEngagement {
+                            account: a.id,
+                            rate,
+                            base,
+                            engagements: cur.engagements,
+                            threshold: s.low_engagement_rate,
+                        },
                     },
                     recommendation: None,
                 });
@@ -194,8 +200,8 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
             let multiple = *e as f64 / med_e.max(1.0);
             out.push(Detection {
                 alert: NewAlert {
-                    kind: "viral_post".into(),
-                    severity: "info".into(),
+                    kind: AlertKind::ViralPost,
+                    severity: Severity::Info,
                     subject: format!("{} post {}", name(a), p.external_id),
                     account_id: Some(a.id),
                     dedupe_key: format!("viral_post:{}", p.id),
@@ -203,7 +209,14 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                         "{}: post {} is going viral with {} engagements, {:.1}x the account's median.",
                         name(a), p.external_id, thousands(*e), multiple
                     ),
-                    evidence: json!({"post": p.external_id, "engagements": e, "median": med_e, "per_hour": v, "median_per_hour": med_v, "posts_compared": recent.len()}).to_string(),
+                    evidence: Evidence::ViralPost {
+                        post: p.external_id.clone(),
+                        engagements: *e,
+                        median: med_e,
+                        per_hour: *v,
+                        median_per_hour: med_v,
+                        posts_compared: recent.len(),
+                    },
                 },
                 recommendation: Some(Recommendation {
                     text: format!("Amplify post {} on {}: {:.1}x the account's median engagement; boosting it or reposting the format could extend its reach.", p.external_id, a.platform.display_name(), multiple),
@@ -268,13 +281,24 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
         let Some(reason) = reason else { continue };
         out.push(Detection {
             alert: NewAlert {
-                kind: "high_cost_per_lead".into(),
-                severity: "warning".into(),
+                kind: AlertKind::HighCostPerLead,
+                severity: Severity::Warning,
                 subject: format!("campaign {} on {}", key.1, key.0),
                 account_id: None,
                 dedupe_key: format!("high_cost_per_lead:{}:{}", key.0, key.1),
-                message: format!("Campaign {} ({}): cost per lead {c:.2} in {evidence_days}, {reason}.", key.1, key.0),
-                evidence: json!({"campaign": key.1, "platform": key.0, "cost_per_lead": c, "leads": leads, "own_median": own, "peer_median": peers, "trailing_weeks": trailing}).to_string(),
+                message: format!(
+                    "Campaign {} ({}): cost per lead {c:.2} in {evidence_days}, {reason}.",
+                    key.1, key.0
+                ),
+                evidence: Evidence::HighCostPerLead {
+                    campaign: key.1.clone(),
+                    platform: key.0.clone(),
+                    cost_per_lead: *c,
+                    leads: *leads,
+                    own_median: own,
+                    peer_median: peers,
+                    trailing_weeks: trailing.clone(),
+                },
             },
             recommendation: None,
         });
@@ -367,7 +391,7 @@ mod unit {
 
     fn kinds(d: &[Detection]) -> Vec<(String, String)> {
         d.iter()
-            .map(|x| (x.alert.kind.clone(), x.alert.dedupe_key.clone()))
+            .map(|x| (x.alert.kind.to_string(), x.alert.dedupe_key.clone()))
             .collect()
     }
 
@@ -377,7 +401,7 @@ mod unit {
         // 1,000 → 760 a day is a 24% fall: no alert; → 740 is 26%: alert.
         assert!(run(&weeks(1000, 760, 0.05), &[], &[], &s)
             .iter()
-            .all(|d| d.alert.kind != "performance_drop"));
+            .all(|d| d.alert.kind != AlertKind::PerformanceDrop));
         let hit = run(&weeks(1000, 740, 0.05), &[], &[], &s);
         assert!(
             kinds(&hit).contains(&("performance_drop".into(), "performance_drop:1:reach".into())),
@@ -386,21 +410,22 @@ mod unit {
         );
         assert_eq!(
             hit.iter()
-                .find(|d| d.alert.kind == "performance_drop")
+                .find(|d| d.alert.kind == AlertKind::PerformanceDrop)
                 .unwrap()
                 .alert
                 .severity,
-            "warning"
+            Severity::Warning
         );
         // Halved: critical.
         let big = run(&weeks(1000, 400, 0.05), &[], &[], &s);
         assert!(big
             .iter()
-            .any(|d| d.alert.kind == "performance_drop" && d.alert.severity == "critical"));
+            .any(|d| d.alert.kind == AlertKind::PerformanceDrop
+                && d.alert.severity == Severity::Critical));
         // Too small to matter: 100 a day is 700 a week, under the 1,000 minimum.
         assert!(run(&weeks(100, 10, 0.05), &[], &[], &s)
             .iter()
-            .all(|d| d.alert.kind != "performance_drop"));
+            .all(|d| d.alert.kind != AlertKind::PerformanceDrop));
     }
 
     #[test]
@@ -409,10 +434,11 @@ mod unit {
         let low = run(&weeks(1000, 1000, 0.009), &[], &[], &s);
         assert!(kinds(&low).contains(&("low_engagement".into(), "low_engagement:1".into())));
         let ok = run(&weeks(1000, 1000, 0.011), &[], &[], &s);
-        assert!(ok.iter().all(|d| d.alert.kind != "low_engagement"));
+        assert!(ok.iter().all(|d| d.alert.kind != AlertKind::LowEngagement));
         let tiny = run(&weeks(100, 100, 0.001), &[], &[], &s);
         assert!(
-            tiny.iter().all(|d| d.alert.kind != "low_engagement"),
+            tiny.iter()
+                .all(|d| d.alert.kind != AlertKind::LowEngagement),
             "700 reach is under the minimum volume"
         );
     }
@@ -452,13 +478,14 @@ mod unit {
         assert!(
             with(post(100, 12, 170))
                 .iter()
-                .all(|d| d.alert.kind != "viral_post"),
+                .all(|d| d.alert.kind != AlertKind::ViralPost),
             "under 3x the median"
         );
         assert!(
             with(post(100, 2, 400))
                 .iter()
-                .all(|d| d.alert.kind != "viral_post" || d.alert.dedupe_key != "viral_post:100"),
+                .all(|d| d.alert.kind != AlertKind::ViralPost
+                    || d.alert.dedupe_key != "viral_post:100"),
             "not fresh"
         );
         let small: Vec<PostSeries> = (0..8u64)
@@ -468,7 +495,7 @@ mod unit {
         assert!(
             run(&weeks(1000, 1000, 0.05), &small, &[], &s)
                 .iter()
-                .all(|d| d.alert.kind != "viral_post"),
+                .all(|d| d.alert.kind != AlertKind::ViralPost),
             "under the minimum volume"
         );
     }

@@ -149,7 +149,7 @@ pub async fn build_report(
         .filter(|a| match a.alert.account_id {
             Some(id) => ids.contains(&id),
             // Campaign alerts belong to every report that shows the funnel.
-            None => a.alert.kind == "high_cost_per_lead",
+            None => a.alert.kind == crate::analytics::model::AlertKind::HighCostPerLead,
         })
         .collect();
     let scope = match (&req.brand, req.platform) {
@@ -260,7 +260,11 @@ pub async fn analyse(
     }
     let keep: Vec<String> = found.iter().map(|d| d.alert.dedupe_key.clone()).collect();
     out.resolved = store
-        .resolve_alerts_except(&detect::KINDS, &keep, now.timestamp())
+        .resolve_alerts_except(
+            crate::analytics::model::AlertKind::ALL,
+            &keep,
+            now.timestamp(),
+        )
         .await?;
     Ok(out)
 }

@@ -9,23 +9,7 @@ use super::{AppError, Workspace};
 use crate::scheduler::CronSpec;
 use crate::store::{DigestSchedule, NewSchedule, Store};
 
-/// Which digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DigestKind {
-    /// Compact: score, headline changes, alerts, running tests.
-    Daily,
-    /// The deep dive: trends, forecasts, funnel, test results and charts.
-    Weekly,
-}
-
-impl DigestKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DigestKind::Daily => "daily",
-            DigestKind::Weekly => "weekly",
-        }
-    }
-}
+pub use crate::scheduler::DigestKind;
 
 /// What `schedule …` asks for, from either adapter.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +23,31 @@ pub enum ScheduleRequest {
     Remove {
         id: i64,
     },
+}
+
+/// Why the words after `add daily|weekly` don't make a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WordsError {
+    #[error("give one time, like 09:00")]
+    TwoTimes,
+    #[error("a daily digest runs every day; for one on {0} use `add weekly {0} …`")]
+    DayForDaily(String),
+    #[error("give one day; for several use --cron, e.g. --cron \"0 9 * * 1-5\"")]
+    TwoDays,
+    #[error("give one channel")]
+    TwoChannels,
+    #[error("{0:?} is not a channel")]
+    NotAChannel(String),
+    #[error("#{0} is not a channel name (lower-case letters, digits, - and _); give the channel's ID, like C0123ABCD")]
+    NotAChannelName(String),
+    #[error("give one time zone")]
+    TwoZones,
+    #[error("{0:?} is not a time (09:00), a day (mon), a channel (#marketing) or a time zone (Europe/Paris)")]
+    Unknown(String),
+    #[error("give either a time and day or --cron, not both")]
+    Both,
+    #[error(transparent)]
+    Cron(#[from] crate::scheduler::cron::CronError),
 }
 
 /// Where a schedule command comes from: who, and in Slack the channel and the person's time
@@ -132,13 +141,13 @@ fn is_channel_id(w: &str) -> bool {
 }
 
 /// A channel as Slack sends a mention (`<#C0123ABCD|name>`), an ID, or `#name`.
-fn channel(w: &str) -> Option<Result<ChannelRef, String>> {
+fn channel(w: &str) -> Option<Result<ChannelRef, WordsError>> {
     if let Some(inner) = w.strip_prefix("<#").and_then(|r| r.strip_suffix('>')) {
         let id = inner.split('|').next().unwrap_or_default();
         return Some(if is_channel_id(id) {
             Ok(ChannelRef::Id(id.to_string()))
         } else {
-            Err(format!("{w:?} is not a channel"))
+            Err(WordsError::NotAChannel(w.into()))
         });
     }
     if let Some(name) = w.strip_prefix('#') {
@@ -150,9 +159,7 @@ fn channel(w: &str) -> Option<Result<ChannelRef, String>> {
         return Some(if valid {
             Ok(ChannelRef::Name(name.to_string()))
         } else {
-            Err(format!(
-                "#{name} is not a channel name (lower-case letters, digits, - and _); give the channel's ID, like C0123ABCD"
-            ))
+            Err(WordsError::NotAChannelName(name.into()))
         });
     }
     is_channel_id(w).then(|| Ok(ChannelRef::Id(w.to_string())))
@@ -164,7 +171,7 @@ pub fn placement(
     words: &[String],
     cron: Option<&str>,
     seconds_field: bool,
-) -> Result<Placement, String> {
+) -> Result<Placement, WordsError> {
     let mut at: Option<(u32, u32)> = None;
     let mut day: Option<usize> = None;
     let mut place = Placement {
@@ -175,37 +182,31 @@ pub fn placement(
     for w in words {
         if let Some(t) = time_of_day(w) {
             if at.replace(t).is_some() {
-                return Err("give one time, like 09:00".into());
+                return Err(WordsError::TwoTimes);
             }
         } else if let Some(d) = weekday(w) {
             if kind == DigestKind::Daily {
-                return Err(format!(
-                    "a daily digest runs every day; for one on {w} use `add weekly {w} …`"
-                ));
+                return Err(WordsError::DayForDaily(w.clone()));
             }
             if day.replace(d).is_some() {
-                return Err(
-                    "give one day; for several use --cron, e.g. --cron \"0 9 * * 1-5\"".into(),
-                );
+                return Err(WordsError::TwoDays);
             }
         } else if let Some(c) = channel(w) {
             if place.channel.replace(c?).is_some() {
-                return Err("give one channel".into());
+                return Err(WordsError::TwoChannels);
             }
         } else if let Ok(tz) = w.parse::<Tz>() {
             if place.tz.replace(tz).is_some() {
-                return Err("give one time zone".into());
+                return Err(WordsError::TwoZones);
             }
         } else {
-            return Err(format!(
-                "{w:?} is not a time (09:00), a day (mon), a channel (#marketing) or a time zone (Europe/Paris)"
-            ));
+            return Err(WordsError::Unknown(w.clone()));
         }
     }
     place.cron = match cron {
         Some(expr) => {
             if at.is_some() || day.is_some() {
-                return Err("give either a time and day or --cron, not both".into());
+                return Err(WordsError::Both);
             }
             let spec = CronSpec::parse_with(expr, seconds_field)?;
             spec.expr
@@ -266,7 +267,7 @@ pub async fn execute(
     match request {
         ScheduleRequest::Add { kind, words, cron } => {
             let place = placement(kind, &words, cron.as_deref(), origin.seconds_field)
-                .map_err(AppError::Usage)?;
+                .map_err(|e| AppError::Usage(e.to_string()))?;
             let channel = match place.channel {
                 Some(ChannelRef::Id(id)) => id,
                 Some(ChannelRef::Name(name)) => lookup_channel(workspace, &name).await?,
@@ -278,8 +279,8 @@ pub async fn execute(
                 })?,
             };
             let tz = place.tz.or(origin.user_tz).unwrap_or(default_tz);
-            let spec =
-                CronSpec::parse_with(&place.cron, origin.seconds_field).map_err(AppError::Usage)?;
+            let spec = CronSpec::parse_with(&place.cron, origin.seconds_field)
+                .map_err(|e| AppError::Usage(e.to_string()))?;
             // A digest is something people read: at most one an hour (a channel flooded every
             // minute is an accident). Sub-minute test schedules are the operator's to allow.
             if !origin.seconds_field {
@@ -463,7 +464,9 @@ mod tests {
             (DigestKind::Weekly, "mond 09:00", "not a time"),
         ];
         for (kind, text, want) in cases {
-            let e = placement(kind, &words(text), None, false).unwrap_err();
+            let e = placement(kind, &words(text), None, false)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "{text}: {e}");
         }
         let e = placement(
@@ -472,7 +475,8 @@ mod tests {
             Some("0 9 * * 1-5"),
             false,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("not both"), "{e}");
         let p = placement(DigestKind::Daily, &[], Some("0  9 * * 1-5"), false).unwrap();
         assert_eq!(p.cron, "0 9 * * 1-5");
@@ -480,9 +484,13 @@ mod tests {
         // Channel ids are short; a 10,000-character one is not a channel.
         let long = format!("C{}", "A".repeat(10_000));
         assert!(placement(DigestKind::Daily, &words(&long), None, false).is_err());
-        let never = placement(DigestKind::Daily, &[], Some("0 0 31 2 *"), false).unwrap_err();
+        let never = placement(DigestKind::Daily, &[], Some("0 0 31 2 *"), false)
+            .unwrap_err()
+            .to_string();
         assert!(never.contains("never runs"), "{never}");
-        let secs = placement(DigestKind::Daily, &[], Some("*/1 * * * * *"), false).unwrap_err();
+        let secs = placement(DigestKind::Daily, &[], Some("*/1 * * * * *"), false)
+            .unwrap_err()
+            .to_string();
         assert!(secs.contains("5 fields"), "{secs}");
         assert!(placement(DigestKind::Daily, &[], Some("*/1 * * * * *"), true).is_ok());
     }

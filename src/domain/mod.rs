@@ -5,5 +5,8 @@
 
 pub mod metrics;
 pub mod rollup;
+mod text_enum;
+
+pub(crate) use text_enum::text_enum;
 
 pub use metrics::*;

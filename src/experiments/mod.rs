@@ -362,7 +362,7 @@ pub async fn check(store: &Store, now: DateTime<Utc>) -> Result<CheckReport> {
                 note: Some(verdict_text.clone()),
                 at: now.timestamp(),
                 verdict: Some(verdict_text.clone()),
-                notify: Some(("experiment_concluded", body)),
+                notify: Some((crate::store::NotificationKind::ExperimentConcluded, body)),
                 effects: Default::default(),
             };
             if store.transition_experiment(id, &t).await? {

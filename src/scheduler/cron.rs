@@ -46,7 +46,24 @@ pub fn weekday_by_name(s: &str) -> Option<u32> {
         .map(|i| i as u32)
 }
 
-fn weekday_number(s: &str) -> Result<u32, String> {
+/// Why an expression isn't a schedule vibe runs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CronError {
+    #[error("{expr:?}: a schedule has 5 fields (minute hour day-of-month month day-of-week), e.g. \"0 9 * * 1\" for Mondays at 09:00")]
+    Fields { expr: String },
+    #[error("{expr:?}: {part:?} is not a weekday (0-7 or SUN-SAT)")]
+    Weekday { expr: String, part: String },
+    #[error("{expr:?}: bad step in {part:?}")]
+    Step { expr: String, part: String },
+    #[error("{expr:?}: {part:?} runs backwards")]
+    Backwards { expr: String, part: String },
+    #[error("{expr:?} is not a valid schedule: {reason}")]
+    Invalid { expr: String, reason: String },
+    #[error("{expr:?} never runs: no date matches its day and month")]
+    Never { expr: String },
+}
+
+fn weekday_number(s: &str, expr: &str) -> Result<u32, CronError> {
     if let Some(i) = weekday_by_name(s) {
         return Ok(i);
     }
@@ -54,12 +71,15 @@ fn weekday_number(s: &str) -> Result<u32, String> {
     match t.parse::<u32>() {
         Ok(n @ 0..=6) => Ok(n),
         Ok(7) => Ok(0),
-        _ => Err(format!("{s:?} is not a weekday (0-7 or SUN-SAT)")),
+        _ => Err(CronError::Weekday {
+            expr: expr.into(),
+            part: s.into(),
+        }),
     }
 }
 
-/// The crontab weekday field as the set of days it names (0 = Sunday).
-fn weekdays(field: &str) -> Result<[bool; 7], String> {
+/// The crontab weekday field of `expr` as the set of days it names (0 = Sunday).
+fn weekdays(field: &str, expr: &str) -> Result<[bool; 7], CronError> {
     let mut days = [false; 7];
     for part in field.split(',') {
         let (range, step) = match part.split_once('/') {
@@ -68,7 +88,10 @@ fn weekdays(field: &str) -> Result<[bool; 7], String> {
                 s.parse::<u32>()
                     .ok()
                     .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("bad step in {part:?}"))?,
+                    .ok_or_else(|| CronError::Step {
+                        expr: expr.into(),
+                        part: part.into(),
+                    })?,
             ),
             None => (part, 1),
         };
@@ -76,20 +99,23 @@ fn weekdays(field: &str) -> Result<[bool; 7], String> {
             "*" | "?" => (0, 6),
             r => match r.split_once('-') {
                 Some((a, b)) => {
-                    let a = weekday_number(a)?;
+                    let a = weekday_number(a, expr)?;
                     // 7 closes a range as Sunday-at-the-end: 5-7 is Friday to Sunday.
                     let b = if b.trim() == "7" {
                         7
                     } else {
-                        weekday_number(b)?
+                        weekday_number(b, expr)?
                     };
                     if b < a {
-                        return Err(format!("{part:?} runs backwards"));
+                        return Err(CronError::Backwards {
+                            expr: expr.into(),
+                            part: part.into(),
+                        });
                     }
                     (a, b)
                 }
                 None => {
-                    let a = weekday_number(r)?;
+                    let a = weekday_number(r, expr)?;
                     (a, if step > 1 { 6 } else { a })
                 }
             },
@@ -108,10 +134,10 @@ fn weekdays(field: &str) -> Result<[bool; 7], String> {
 const MUST_FIRE_WITHIN_DAYS: i64 = 8 * 366;
 
 impl FromStr for CronSpec {
-    type Err = String;
+    type Err = CronError;
 
     /// The 5-field form people write; a sixth (seconds) field is refused.
-    fn from_str(expr: &str) -> Result<CronSpec, String> {
+    fn from_str(expr: &str) -> Result<CronSpec, CronError> {
         CronSpec::parse_with(expr, false)
     }
 }
@@ -120,22 +146,18 @@ impl CronSpec {
     /// Parses `expr`; with `seconds`, a leading seconds field is accepted too (an operator's
     /// setting for sub-minute test schedules, never what a user types). An expression that
     /// never fires (`0 0 31 2 *`) is refused.
-    pub fn parse_with(expr: &str, seconds: bool) -> Result<CronSpec, String> {
+    pub fn parse_with(expr: &str, seconds: bool) -> Result<CronSpec, CronError> {
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let (second, [minute, hour, dom, month, dow]) = match fields[..] {
             [m, h, d, mo, w] => ("0", [m, h, d, mo, w]),
             [s, m, h, d, mo, w] if seconds => (s, [m, h, d, mo, w]),
-            _ => {
-                return Err(format!(
-                    "{expr:?}: a schedule has 5 fields (minute hour day-of-month month day-of-week), e.g. \"0 9 * * 1\" for Mondays at 09:00"
-                ))
-            }
+            _ => return Err(CronError::Fields { expr: expr.into() }),
         };
         // cron(8): with both day fields restricted (neither starts with `*`), a day matching
         // either runs; the `cron` crate would require both.
         let restricted = |f: &str| !f.starts_with('*') && !f.starts_with('?');
         let either_day = restricted(dom) && restricted(dow);
-        let days = weekdays(dow).map_err(|e| format!("{expr:?}: {e}"))?;
+        let days = weekdays(dow, expr)?;
         let dow = if days.iter().all(|d| *d) {
             "*".to_string()
         } else {
@@ -151,7 +173,10 @@ impl CronSpec {
                 // The crate's message quotes the converted expression; keep only its reason.
                 let text = e.to_string();
                 let reason = text.lines().last().unwrap_or(&text).trim().to_string();
-                format!("{expr:?} is not a valid schedule: {reason}")
+                CronError::Invalid {
+                    expr: expr.into(),
+                    reason,
+                }
             })
         };
         let schedules = if either_day {
@@ -170,9 +195,7 @@ impl CronSpec {
                 .filter(|t| *t < s.naive_utc() + Duration::days(MUST_FIRE_WITHIN_DAYS))
         });
         if fires.is_none() {
-            return Err(format!(
-                "{expr:?} never runs: no date matches its day and month"
-            ));
+            return Err(CronError::Never { expr: expr.into() });
         }
         Ok(spec)
     }
@@ -315,7 +338,7 @@ mod tests {
             ("0 0 31 4,6,9,11 *", "never runs"),
         ];
         for (expr, want) in cases {
-            let e = expr.parse::<CronSpec>().unwrap_err();
+            let e = expr.parse::<CronSpec>().unwrap_err().to_string();
             assert!(e.contains(want), "{expr}: {e}");
         }
         assert!(CronSpec::parse_with("60 0 9 * * *", true).is_err());

@@ -13,11 +13,80 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tokio::sync::watch;
 
-use crate::config::SchedulerSettings;
-use crate::server::AppState;
-use crate::slack::digest::DigestKind;
-use crate::store::DigestSchedule;
-pub use cron::CronSpec;
+use futures_util::future::BoxFuture;
+
+use crate::config::{SchedulerSettings, Settings};
+use crate::store::{DigestSchedule, Store};
+pub use cron::{CronError, CronSpec};
+
+/// Why a scheduled run failed (recorded with the run, in words).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Cron(#[from] CronError),
+    /// A stored digest schedule vibe can't read (its kind or time zone).
+    #[error("{0}")]
+    Schedule(String),
+    #[error(transparent)]
+    Report(#[from] crate::analytics::service::ReportError),
+    #[error(transparent)]
+    Experiments(#[from] crate::experiments::ExperimentError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the digest: {0}")]
+    Digest(String),
+}
+
+/// Which digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DigestKind {
+    /// Compact: score, headline changes, alerts, running tests.
+    Daily,
+    /// The deep dive: trends, forecasts, funnel, test results and charts.
+    Weekly,
+}
+
+impl DigestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestKind::Daily => "daily",
+            DigestKind::Weekly => "weekly",
+        }
+    }
+}
+
+impl std::str::FromStr for DigestKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_lowercase().as_str() {
+            "daily" => Ok(DigestKind::Daily),
+            "weekly" => Ok(DigestKind::Weekly),
+            other => Err(format!("{other:?} is not a digest: daily or weekly")),
+        }
+    }
+}
+
+/// What posts a channel digest (the Slack adapter): builds it as of `at` and queues its
+/// messages in the outbox under `key`; false when nothing was queued (already queued under
+/// `key`, or no data yet).
+pub trait Digests: Send + Sync {
+    fn post<'a>(
+        &'a self,
+        kind: DigestKind,
+        channel: &'a str,
+        tz: Tz,
+        at: DateTime<Utc>,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, String>>;
+}
+
+/// What the jobs work with: the store, the settings, and what posts digests.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub settings: Settings,
+    pub digests: std::sync::Arc<dyn Digests>,
+}
 
 /// How long a Slack delivery is remembered against retries (Slack retries within minutes).
 const SEEN_KEPT_SECS: i64 = 86_400;
@@ -51,7 +120,7 @@ pub struct Job {
 
 /// The jobs in the configuration (an empty expression turns a job off; the two digests need
 /// `digest_channel`).
-pub fn jobs(s: &SchedulerSettings) -> Result<Vec<Job>, String> {
+pub fn jobs(s: &SchedulerSettings) -> Result<Vec<Job>, CronError> {
     let channel = s.digest_channel.trim();
     let mut wanted = vec![
         ("analysis", JobKind::Analysis, &s.analysis),
@@ -86,18 +155,18 @@ pub fn jobs(s: &SchedulerSettings) -> Result<Vec<Job>, String> {
 }
 
 /// The job of a digest schedule added from Slack or the CLI.
-pub fn schedule_job(d: &DigestSchedule, seconds_field: bool) -> Result<Job, String> {
+pub fn schedule_job(d: &DigestSchedule, seconds_field: bool) -> Result<Job, JobError> {
     Ok(Job {
         name: format!("digest:{}", d.id),
         kind: JobKind::Digest {
-            kind: d.kind.parse()?,
+            kind: d.kind.parse().map_err(JobError::Schedule)?,
             channel: d.channel.clone(),
         },
         spec: CronSpec::parse_with(&d.cron, seconds_field)?,
         tz: d
             .timezone
             .parse()
-            .map_err(|_| format!("{:?} is not a time zone", d.timezone))?,
+            .map_err(|_| JobError::Schedule(format!("{:?} is not a time zone", d.timezone)))?,
     })
 }
 
@@ -111,7 +180,7 @@ pub struct RunOutcome {
 
 /// A scheduler for one process.
 pub struct Scheduler {
-    app: AppState,
+    app: Services,
     /// The jobs from the configuration; digest schedules are read at each pass.
     configured: Vec<Job>,
     owner: String,
@@ -122,7 +191,7 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(app: AppState, owner: &str) -> Result<Scheduler, String> {
+    pub fn new(app: Services, owner: &str) -> Result<Scheduler, CronError> {
         let s = &app.settings.scheduler;
         Ok(Scheduler {
             configured: jobs(s)?,
@@ -225,7 +294,7 @@ impl Scheduler {
                 // out and a later pass takes over).
                 if matches!(
                     self.app.store.run_status(job, slot).await,
-                    Ok(Some(s)) if s != "running"
+                    Ok(Some(s)) if s != crate::store::JobState::Running
                 ) {
                     self.lock().insert(key);
                 }
@@ -259,7 +328,7 @@ impl Scheduler {
                 }
             }
         };
-        let error = result.err();
+        let error = result.err().map(|e| e.to_string());
         let ms = started.elapsed().as_millis() as i64;
         let done_at = Utc::now().timestamp().max(now.timestamp());
         if let Err(e) = self
@@ -319,11 +388,11 @@ fn metric_name(job: &str) -> &str {
 
 /// Does a job's work for the slot `at`, at `now`.
 async fn execute(
-    app: &AppState,
+    app: &Services,
     job: &Job,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     match &job.kind {
         JobKind::Analysis => {
             let tz = app.settings.report.timezone.0;
@@ -332,21 +401,16 @@ async fn execute(
                 .map(|_| ())
                 .or_else(|e| match e {
                     crate::analytics::service::ReportError::NoAccounts(_) => Ok(()),
-                    e => Err(e.to_string()),
+                    e => Err(e.into()),
                 })
         }
-        JobKind::AbTests => crate::experiments::check(&app.store, now)
+        JobKind::AbTests => Ok(crate::experiments::check(&app.store, now)
             .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
+            .map(|_| ())?),
         JobKind::Retention => {
             let days = i64::from(app.settings.retention.snapshot_days);
             let before = now.timestamp() - days * 86_400;
-            let thinned = app
-                .store
-                .thin_snapshots(before)
-                .await
-                .map_err(|e| e.to_string())?;
+            let thinned = app.store.thin_snapshots(before).await?;
             // A run inside the catch-up window must stay: its row is what keeps it from
             // running again.
             let catch_up = i64::try_from(app.settings.scheduler.catch_up_secs).unwrap_or(i64::MAX);
@@ -354,8 +418,7 @@ async fn execute(
             let pruned = app
                 .store
                 .prune_bookkeeping(runs_before, now.timestamp() - SEEN_KEPT_SECS)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             tracing::info!(
                 days,
                 post_snapshots = thinned.post_snapshots,
@@ -370,9 +433,11 @@ async fn execute(
         }
         JobKind::Digest { kind, channel } => {
             let key = format!("{}:{}", job.name, at.timestamp());
-            crate::slack::digest::post(app, *kind, channel, job.tz, at, &key)
+            app.digests
+                .post(*kind, channel, job.tz, at, &key)
                 .await
                 .map(|_| ())
+                .map_err(JobError::Digest)
         }
     }
 }

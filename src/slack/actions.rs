@@ -13,6 +13,7 @@ use super::roles::Role;
 use super::{outbox, render};
 use crate::experiments::design::Status;
 use crate::server::AppState;
+use crate::store::AlertStatus;
 use crate::store::{AuditEntry, Effects, StoreError, StoredExperiment, Transition};
 
 /// How long Snooze silences an alert.
@@ -264,12 +265,12 @@ async fn perform_inner(
             };
             let (status, until, line) = match action {
                 Action::AckAlert(_) => (
-                    "acknowledged",
+                    AlertStatus::Acknowledged,
                     None,
                     format!("✅ #{id} acknowledged by {} · {}", who(&actor), when(now)),
                 ),
                 _ => (
-                    "snoozed",
+                    AlertStatus::Snoozed,
                     Some(now + SNOOZE_SECS),
                     format!(
                         "💤 #{id} snoozed for 24 h by {} · until {}",

@@ -34,6 +34,15 @@ pub const SLACK_ABTEST_COMMANDS: [&str; 8] = [
     "new", "list", "show", "results", "plan", "calc", "start", "stop",
 ];
 
+/// Whether the text asks for the help (`/vibe`, `/vibe help`), without parsing the rest.
+pub fn is_help(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    matches!(
+        (words.next(), words.next()),
+        (None, _) | (Some("help" | "--help" | "-h"), None)
+    )
+}
+
 /// Parses the text after `/vibe`.
 pub fn parse(text: &str) -> Result<SlackCommand, CommandError> {
     let words = words(text).map_err(|message| CommandError {
@@ -333,6 +342,10 @@ mod tests {
     fn help_and_empty_text_show_help() {
         for text in ["", "help", "  --help ", "-h"] {
             assert!(matches!(parse(text), Ok(SlackCommand::Help)), "{text:?}");
+            assert!(is_help(text), "{text:?}");
+        }
+        for text in ["report", "help report", "helpful", "abtest list"] {
+            assert!(!is_help(text), "{text:?}");
         }
     }
 

@@ -24,19 +24,59 @@ fn ephemeral(m: &Message) -> SlackCommandEventResponse {
         .with_response_type(SlackMessageResponseType::Ephemeral)
 }
 
-/// `/vibe help`, rendered once: it depends only on the grammar.
-fn help_reply() -> &'static SlackCommandEventResponse {
-    static HELP: std::sync::OnceLock<SlackCommandEventResponse> = std::sync::OnceLock::new();
-    HELP.get_or_init(|| ephemeral(&render::help(&command::help_lines(), None)))
+/// `/vibe help`, rendered once (it depends only on the grammar): the reply, and its JSON.
+fn help_reply() -> &'static (SlackCommandEventResponse, axum::body::Bytes) {
+    static HELP: std::sync::OnceLock<(SlackCommandEventResponse, axum::body::Bytes)> =
+        std::sync::OnceLock::new();
+    HELP.get_or_init(|| {
+        let reply = ephemeral(&render::help(&command::help_lines(), None));
+        let json = serde_json::to_vec(&reply).unwrap_or_default();
+        (reply, json.into())
+    })
+}
+
+/// The inline answer to a command.
+#[derive(Debug)]
+pub enum Reply {
+    /// `/vibe help`: the same every time, so it is kept ready, serialized.
+    Help,
+    Message(Box<SlackCommandEventResponse>),
+}
+
+impl Reply {
+    /// The reply as slack-morphism's response (Socket Mode acknowledgements).
+    pub fn response(self) -> SlackCommandEventResponse {
+        match self {
+            Reply::Help => help_reply().0.clone(),
+            Reply::Message(m) => *m,
+        }
+    }
+
+    /// The reply as the JSON body of an HTTP answer.
+    pub fn json(self) -> axum::body::Bytes {
+        match self {
+            Reply::Help => help_reply().1.clone(),
+            Reply::Message(m) => serde_json::to_vec(&*m).unwrap_or_default().into(),
+        }
+    }
 }
 
 /// Handles a slash command; returns the inline reply (None: an empty 200).
-pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<SlackCommandEventResponse> {
+pub async fn handle(app: &AppState, ev: SlackCommandEvent) -> Option<Reply> {
+    if command::is_help(ev.text.as_deref().unwrap_or_default()) {
+        return Some(Reply::Help);
+    }
+    handle_other(app, ev)
+        .await
+        .map(|m| Reply::Message(Box::new(m)))
+}
+
+async fn handle_other(app: &AppState, ev: SlackCommandEvent) -> Option<SlackCommandEventResponse> {
     let text = ev.text.clone().unwrap_or_default();
     // Help and malformed commands are answered inline from the text alone: a repeat gives the
     // same answer and changes nothing, so they need no record of the delivery.
     let parsed = match command::parse(&text) {
-        Ok(SlackCommand::Help) => return Some(help_reply().clone()),
+        Ok(SlackCommand::Help) => return Some(help_reply().0.clone()),
         Ok(SlackCommand::Run(c)) => match *c {
             Command::Abtest {
                 command: AbtestCommand::New(args),

@@ -13,7 +13,7 @@ use crate::analytics::service::{self, ReportError, ReportRequest};
 use crate::experiments::design::Status;
 use crate::server::AppState;
 
-pub use crate::app::schedule::DigestKind;
+pub use crate::scheduler::DigestKind;
 
 impl DigestKind {
     fn period(self) -> PeriodKind {
@@ -28,17 +28,6 @@ impl DigestKind {
         match self {
             DigestKind::Daily => 86_400,
             DigestKind::Weekly => 7 * 86_400,
-        }
-    }
-}
-
-impl std::str::FromStr for DigestKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_lowercase().as_str() {
-            "daily" => Ok(DigestKind::Daily),
-            "weekly" => Ok(DigestKind::Weekly),
-            other => Err(format!("{other:?} is not a digest: daily or weekly")),
         }
     }
 }
@@ -83,6 +72,19 @@ async fn test_lines(
         });
     }
     Ok(out)
+}
+
+impl crate::scheduler::Digests for AppState {
+    fn post<'a>(
+        &'a self,
+        kind: DigestKind,
+        channel: &'a str,
+        tz: Tz,
+        at: DateTime<Utc>,
+        key: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(post(self, kind, channel, tz, at, key))
+    }
 }
 
 /// Builds the digest as of `at` (the scheduled time) and queues it for `channel` under `key`.

@@ -4,7 +4,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -192,12 +192,8 @@ async fn command(State(app): State<AppState>, headers: HeaderMap, body: Body) ->
         Ok(b) => b,
         Err(r) => return r,
     };
-    let form: std::collections::HashMap<String, String> = match serde_urlencoded::from_bytes(&body)
-    {
-        Ok(f) => f,
-        Err(_) => return bad_request("the body is not a form"),
-    };
-    if form.get("ssl_check").map(String::as_str) == Some("1") {
+    // Slack's certificate check is a form with ssl_check=1 and no command.
+    if url::form_urlencoded::parse(&body).any(|(k, v)| k == "ssl_check" && v == "1") {
         return StatusCode::OK.into_response();
     }
     let event: SlackCommandEvent = match serde_urlencoded::from_bytes(&body) {
@@ -213,7 +209,7 @@ async fn command(State(app): State<AppState>, headers: HeaderMap, body: Body) ->
         started.elapsed().as_secs_f64(),
     );
     match reply {
-        Some(reply) => Json(reply).into_response(),
+        Some(reply) => ([(header::CONTENT_TYPE, "application/json")], reply.json()).into_response(),
         None => StatusCode::OK.into_response(),
     }
 }

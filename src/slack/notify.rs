@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use super::{outbox, render};
 use crate::server::AppState;
+use crate::store::NotificationKind;
 use crate::store::{NewOutboxMessage, StoreError};
 
 /// Why a notification couldn't be turned into messages.
@@ -93,8 +94,11 @@ async fn messages(
     subject: i64,
 ) -> Result<Vec<NewOutboxMessage>, NotifyError> {
     let gone = |what: &str| NotifyError::Unrenderable(format!("{what} {subject} no longer exists"));
+    let kind: NotificationKind = kind.parse().map_err(|_| {
+        NotifyError::Unrenderable(format!("vibe doesn't know notifications of kind {kind:?}"))
+    })?;
     match kind {
-        "experiment_concluded" => {
+        NotificationKind::ExperimentConcluded => {
             let e = app
                 .store
                 .experiment(subject)
@@ -138,7 +142,7 @@ async fn messages(
             }
             Ok(rows)
         }
-        "alert_opened" | "alert_reopened" => {
+        NotificationKind::AlertOpened | NotificationKind::AlertReopened => {
             let channel = app.settings.slack.alerts_channel.trim();
             if channel.is_empty() {
                 return Ok(Vec::new());
@@ -146,7 +150,7 @@ async fn messages(
             let Some(a) = app.store.alert(subject).await? else {
                 return Err(gone("alert"));
             };
-            let (key, card) = if kind == "alert_opened" {
+            let (key, card) = if kind == NotificationKind::AlertOpened {
                 (format!("alert:{subject}"), render::alert_card(&a, None))
             } else {
                 (
@@ -156,8 +160,5 @@ async fn messages(
             };
             Ok(vec![outbox::post(&key, channel, None, &card, None)])
         }
-        other => Err(NotifyError::Unrenderable(format!(
-            "vibe doesn't know notifications of kind {other:?}"
-        ))),
     }
 }

@@ -7,7 +7,7 @@ use super::command::HelpLine;
 use crate::analytics::report::{KpiBlock, PeriodKind, PostLine, Report};
 use crate::domain::RateBase;
 use crate::experiments::design::Status;
-use crate::store::{StoredAlert, StoredExperiment};
+use crate::store::{Evidence, Severity, StoredAlert, StoredExperiment};
 use crate::text::thousands;
 use slack_morphism::prelude::SlackBlock;
 
@@ -312,7 +312,7 @@ fn alert_lines(r: &Report, max: usize) -> String {
         .map(|a| {
             format!(
                 "{} {}",
-                severity_icon(&a.alert.severity),
+                severity_icon(a.alert.severity),
                 escape(&blocks::truncate(&a.alert.message, 200))
             )
         })
@@ -669,21 +669,21 @@ pub fn alerts(open: &[StoredAlert], done: Option<&str>) -> Message {
     parts.remove(0)
 }
 
-fn severity_icon(severity: &str) -> &'static str {
+fn severity_icon(severity: Severity) -> &'static str {
     match severity {
-        "critical" => "🔴",
-        "warning" => "🟠",
-        _ => "🔵",
+        Severity::Critical => "🔴",
+        Severity::Warning => "🟠",
+        Severity::Info => "🔵",
     }
 }
 
 fn alert_text(a: &StoredAlert) -> String {
-    let icon = severity_icon(&a.alert.severity);
+    let icon = severity_icon(a.alert.severity);
     format!(
         "{icon} *#{} {}* · {}\n{}",
         a.id,
-        escape(&a.alert.kind.replace('_', " ")),
-        escape(&a.alert.severity),
+        a.alert.kind.words(),
+        a.alert.severity,
         escape(&a.alert.message)
     )
 }
@@ -731,23 +731,95 @@ fn alert_message(a: &StoredAlert, note: Option<&str>, decided: Option<&str>) -> 
     )
 }
 
-/// The numbers behind an alert, as `key: value` pairs.
-fn evidence_line(json: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    let o = v.as_object()?;
-    let parts: Vec<String> = o
-        .iter()
-        .filter(|(_, v)| v.is_number() || v.is_string())
-        .take(8)
-        .map(|(k, v)| match v {
-            serde_json::Value::Number(n) => format!("{}: {}", escape(k), n),
-            other => format!(
-                "{}: {}",
-                escape(k),
-                escape(other.as_str().unwrap_or_default())
+/// The numbers behind an alert, labelled.
+fn evidence_line(e: &Evidence) -> Option<String> {
+    use crate::experiments::render::signed_pct;
+    let parts: Vec<String> = match e {
+        Evidence::PerformanceDrop {
+            metric,
+            current,
+            previous,
+            fall,
+            current_from,
+            current_to,
+            previous_from,
+            previous_to,
+            ..
+        } => vec![
+            format!(
+                "{} {} → {} ({})",
+                escape(metric),
+                thousands(*previous),
+                thousands(*current),
+                signed_pct(-fall)
             ),
-        })
-        .collect();
+            format!("{current_from} to {current_to} vs {previous_from} to {previous_to}"),
+        ],
+        Evidence::LowEngagement {
+            rate,
+            base,
+            engagements,
+            threshold,
+            ..
+        } => vec![
+            format!(
+                "engagement rate {:.2}% (threshold {:.2}%)",
+                rate * 100.0,
+                threshold * 100.0
+            ),
+            format!(
+                "{} engagements over a base of {}",
+                engagements.map(thousands).unwrap_or_else(|| "—".into()),
+                thousands(*base)
+            ),
+        ],
+        Evidence::ViralPost {
+            engagements,
+            median,
+            per_hour,
+            median_per_hour,
+            posts_compared,
+            ..
+        } => vec![
+            format!(
+                "{} engagements vs a median of {median:.0}",
+                thousands(*engagements)
+            ),
+            format!("{per_hour:.1} an hour vs {median_per_hour:.1}"),
+            format!("{posts_compared} posts compared"),
+        ],
+        Evidence::HighCostPerLead {
+            cost_per_lead,
+            leads,
+            own_median,
+            peer_median,
+            ..
+        } => {
+            let mut p = vec![format!(
+                "cost per lead {cost_per_lead:.2} over {leads} leads"
+            )];
+            if let Some(m) = own_median {
+                p.push(format!("its own median {m:.2}"));
+            }
+            if let Some(m) = peer_median {
+                p.push(format!("other campaigns' median {m:.2}"));
+            }
+            p
+        }
+        Evidence::Other(o) => o
+            .iter()
+            .filter(|(_, v)| v.is_number() || v.is_string())
+            .take(8)
+            .map(|(k, v)| match v {
+                serde_json::Value::Number(n) => format!("{}: {}", escape(k), n),
+                other => format!(
+                    "{}: {}",
+                    escape(k),
+                    escape(other.as_str().unwrap_or_default())
+                ),
+            })
+            .collect(),
+    };
     (!parts.is_empty()).then(|| format!("Evidence: {}", parts.join(" · ")))
 }
 

@@ -50,7 +50,9 @@ async fn on_command<C: SlackClientHttpConnector + Send + Sync>(
         &[("transport", "socket")],
         started.elapsed().as_secs_f64(),
     );
-    reply.ok_or_else(|| Box::new(NoReply) as Box<dyn std::error::Error + Send + Sync>)
+    reply
+        .map(commands::Reply::response)
+        .ok_or_else(|| Box::new(NoReply) as Box<dyn std::error::Error + Send + Sync>)
 }
 
 async fn on_interaction<C: SlackClientHttpConnector + Send + Sync>(

@@ -7,7 +7,9 @@ use sqlx::Row;
 use super::ingest::day_key;
 use super::{in_list as list, unix_now, Result, Store};
 use crate::analytics::kpi::{DayRow, Funnel, FunnelRow};
-pub use crate::analytics::model::{NewAlert, PostSeries, ScopeAccount, StoredAlert};
+pub use crate::analytics::model::{
+    AlertKind, AlertStatus, Evidence, NewAlert, PostSeries, ScopeAccount, Severity, StoredAlert,
+};
 use crate::config::Backend;
 use crate::domain::rollup::DayValues;
 use crate::domain::{Platform, POST_METRIC_NAMES};
@@ -381,18 +383,19 @@ const ALERT_COLUMNS: &str = "id, kind, severity, subject, dedupe_key, message, e
      opened_at, snoozed_until, decided_by, account_id";
 
 fn alert_row(r: &sqlx::any::AnyRow) -> Result<StoredAlert> {
+    let evidence: String = r.try_get(6)?;
     Ok(StoredAlert {
         id: r.try_get(0)?,
         alert: NewAlert {
-            kind: r.try_get(1)?,
-            severity: r.try_get(2)?,
+            kind: super::text_column(r, 1)?,
+            severity: super::text_column(r, 2)?,
             subject: r.try_get(3)?,
             account_id: r.try_get(11)?,
             dedupe_key: r.try_get(4)?,
             message: r.try_get(5)?,
-            evidence: r.try_get(6)?,
+            evidence: Evidence::from_json(&evidence),
         },
-        status: r.try_get(7)?,
+        status: super::text_column(r, 7)?,
         opened_at: r.try_get(8)?,
         snoozed_until: r.try_get(9)?,
         decided_by: r.try_get(10)?,
@@ -434,7 +437,7 @@ impl Store {
                     )
                     .bind(a.severity.as_str())
                     .bind(a.message.as_str())
-                    .bind(a.evidence.as_str())
+                    .bind(a.evidence.to_json())
                     .bind(now)
                     .bind(id)
                     .execute(&mut *tx)
@@ -445,7 +448,7 @@ impl Store {
                     }
                     super::experiments::insert_notification(
                         &mut tx,
-                        "alert_reopened",
+                        super::NotificationKind::AlertReopened,
                         id,
                         &a.message,
                     )
@@ -469,7 +472,7 @@ impl Store {
         .bind(a.subject.as_str())
         .bind(a.dedupe_key.as_str())
         .bind(a.message.as_str())
-        .bind(a.evidence.as_str())
+        .bind(a.evidence.to_json())
         .bind(now)
         .bind(unix_now())
         .bind(a.account_id)
@@ -485,7 +488,13 @@ impl Store {
             .await?;
             return Ok(Raised::Known(id));
         };
-        super::experiments::insert_notification(&mut tx, "alert_opened", id, &a.message).await?;
+        super::experiments::insert_notification(
+            &mut tx,
+            super::NotificationKind::AlertOpened,
+            id,
+            &a.message,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Raised::Opened(id))
     }
@@ -516,7 +525,7 @@ impl Store {
     pub async fn decide_alert(
         &self,
         id: i64,
-        status: &str,
+        status: AlertStatus,
         by: &str,
         until: Option<i64>,
         now: i64,
@@ -529,7 +538,7 @@ impl Store {
     pub async fn decide_alert_with(
         &self,
         id: i64,
-        status: &str,
+        status: AlertStatus,
         by: &str,
         until: Option<i64>,
         now: i64,
@@ -540,7 +549,7 @@ impl Store {
             "UPDATE alerts SET status = $1, decided_by = $2, snoozed_until = $3, updated_at = $4 \
              WHERE id = $5 AND (status = 'open' OR (status = 'snoozed' AND snoozed_until <= $4))",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(by)
         .bind(until)
         .bind(now)
@@ -560,7 +569,7 @@ impl Store {
     /// find again.
     pub async fn resolve_alerts_except(
         &self,
-        kinds: &[&str],
+        kinds: &[AlertKind],
         keep: &[String],
         now: i64,
     ) -> Result<u64> {
@@ -572,7 +581,7 @@ impl Store {
         for r in rows {
             let (id, kind, key): (i64, String, String) =
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            if !kinds.contains(&kind.as_str()) || keep.contains(&key) {
+            if !kinds.iter().any(|k| k.as_str() == kind) || keep.contains(&key) {
                 continue;
             }
             n += sqlx::query(

@@ -20,7 +20,7 @@ pub struct Transition<'a> {
     pub at: i64,
     pub verdict: Option<String>,
     /// A notification to write with the change: (kind, JSON body).
-    pub notify: Option<(&'static str, String)>,
+    pub notify: Option<(NotificationKind, String)>,
     /// The audit row and Slack messages to write with the change.
     pub effects: super::Effects,
 }
@@ -363,7 +363,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some((kind, body)) = &t.notify {
-            insert_notification(&mut tx, kind, id, body).await?;
+            insert_notification(&mut tx, *kind, id, body).await?;
         }
         super::slack::write_effects(&mut tx, &t.effects, unix_now()).await?;
         tx.commit().await?;
@@ -818,17 +818,27 @@ impl ExperimentJson {
     }
 }
 
+crate::domain::text_enum!(
+    /// What a notification announces.
+    NotificationKind {
+        ExperimentConcluded => "experiment_concluded",
+        AlertOpened => "alert_opened",
+        /// A snoozed alert found again after its snooze ran out.
+        AlertReopened => "alert_reopened",
+    }
+);
+
 /// Queues an announcement of `subject` (handed to the outbox by `slack::notify`).
 pub(super) async fn insert_notification(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    kind: &str,
+    kind: NotificationKind,
     subject: i64,
     body: &str,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO notifications (kind, subject_id, body, created_at) VALUES ($1, $2, $3, $4)",
     )
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(subject)
     .bind(body)
     .bind(unix_now())

@@ -3,12 +3,22 @@
 
 use super::{Result, Store};
 
+crate::domain::text_enum!(
+    /// Where a scheduled run is.
+    JobState {
+        /// Held by a replica under a lease.
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+    }
+);
+
 /// One job's most recent run, for health.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct JobRun {
     pub job: String,
     pub slot: i64,
-    pub status: String,
+    pub status: JobState,
     pub owner: String,
     pub attempts: i64,
     pub started_at: i64,
@@ -103,7 +113,14 @@ impl Store {
             "UPDATE job_runs SET status = $1, error = $2, finished_at = $3, duration_ms = $4 \
              WHERE job = $5 AND slot = $6 AND owner = $7 AND status = 'running'",
         )
-        .bind(if error.is_some() { "failed" } else { "done" })
+        .bind(
+            if error.is_some() {
+                JobState::Failed
+            } else {
+                JobState::Done
+            }
+            .as_str(),
+        )
         .bind(error)
         .bind(now)
         .bind(duration_ms)
@@ -128,15 +145,20 @@ impl Store {
         rows.iter().map(job_run).collect()
     }
 
-    /// The status of one run (`running`, `done`, `failed`), if it was claimed.
-    pub async fn run_status(&self, job: &str, slot: i64) -> Result<Option<String>> {
-        Ok(
+    /// The state of one run, if it was claimed.
+    pub async fn run_status(&self, job: &str, slot: i64) -> Result<Option<JobState>> {
+        let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM job_runs WHERE job = $1 AND slot = $2")
                 .bind(job)
                 .bind(slot)
                 .fetch_optional(&self.pool)
-                .await?,
-        )
+                .await?;
+        status
+            .map(|s| {
+                s.parse()
+                    .map_err(|e: String| super::StoreError::Conflict(format!("stored value: {e}")))
+            })
+            .transpose()
     }
 
     /// Runs still marked running whose lease ran out (their replica died), for slots at or
@@ -254,7 +276,7 @@ fn job_run(r: &sqlx::any::AnyRow) -> Result<JobRun> {
     Ok(JobRun {
         job: r.try_get(0)?,
         slot: r.try_get(1)?,
-        status: r.try_get(2)?,
+        status: super::text_column(r, 2)?,
         owner: r.try_get(3)?,
         attempts: r.try_get(4)?,
         started_at: r.try_get(5)?,

@@ -21,16 +21,21 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-pub use analytics::{NewAlert, PostSeries, Raised, ScopeAccount, StoredAlert};
-pub use experiments::{ArmTotals, ExperimentEvent, Observation, StoredExperiment, Transition};
+pub use analytics::{
+    AlertKind, AlertStatus, Evidence, NewAlert, PostSeries, Raised, ScopeAccount, Severity,
+    StoredAlert,
+};
+pub use experiments::{
+    ArmTotals, ExperimentEvent, NotificationKind, Observation, StoredExperiment, Transition,
+};
 pub use ingest::Source;
 pub use ingest::{Ingest, IngestStats};
-pub use jobs::{JobRun, Pruned, Thinned};
+pub use jobs::{JobRun, JobState, Pruned, Thinned};
 pub use read::{AccountSummary, CampaignTotals, TableCounts};
 pub use schedules::{DigestSchedule, NewSchedule};
 pub use slack::{
     ApiToken, AuditEntry, Effects, NewOutboxMessage, OutboxBacklog, OutboxKind, OutboxRow,
-    OutboxStatus,
+    OutboxState, OutboxStatus,
 };
 
 use crate::config::{Backend, DatabaseSettings};
@@ -277,6 +282,16 @@ pub(crate) fn in_list(backend: Backend, start: usize, n: usize) -> String {
 /// Current time as stored: Unix seconds.
 pub(crate) fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// A stored text column as one of vibe's text enums.
+pub(crate) fn text_column<T: std::str::FromStr<Err = String>>(
+    r: &sqlx::any::AnyRow,
+    i: usize,
+) -> Result<T> {
+    let s: String = sqlx::Row::try_get(r, i)?;
+    s.parse()
+        .map_err(|e: String| StoreError::Conflict(format!("stored value: {e}")))
 }
 
 #[cfg(test)]

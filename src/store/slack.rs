@@ -71,13 +71,26 @@ pub struct OutboxRow {
     pub created_at: i64,
 }
 
+crate::domain::text_enum!(
+    /// Where an outbox row is in its delivery.
+    OutboxState {
+        /// Waiting for its turn (or for its parent's ts, or for a retry).
+        Pending => "pending",
+        /// Claimed by a worker under a lease; in doubt if the lease runs out.
+        Sending => "sending",
+        Delivered => "delivered",
+        /// Refused by Slack, given up on after its lifetime, or its parent failed.
+        Failed => "failed",
+    }
+);
+
 /// The state of one outbox row, for tests, health and `vibe outbox`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OutboxStatus {
     pub key: String,
     pub kind: String,
     pub channel: String,
-    pub status: String,
+    pub status: OutboxState,
     pub attempts: i64,
     pub ts: Option<String>,
     pub last_error: Option<String>,
@@ -305,7 +318,7 @@ impl Store {
                     key: r.try_get(0)?,
                     kind: r.try_get(1)?,
                     channel: r.try_get(2)?,
-                    status: r.try_get(3)?,
+                    status: super::text_column(r, 3)?,
                     attempts: r.try_get(4)?,
                     ts: r.try_get(5)?,
                     last_error: r.try_get(6)?,

@@ -104,13 +104,13 @@ async fn rolling_reports_end_at_the_last_day_with_data() {
 
 fn alert(key: &str) -> NewAlert {
     NewAlert {
-        kind: "performance_drop".into(),
-        severity: "warning".into(),
+        kind: vibe::store::AlertKind::PerformanceDrop,
+        severity: vibe::store::Severity::Warning,
         subject: "X @acme".into(),
         account_id: None,
         dedupe_key: key.into(),
         message: "reach fell".into(),
-        evidence: "{}".into(),
+        evidence: vibe::store::Evidence::Other(Default::default()),
     }
 }
 
@@ -134,12 +134,24 @@ async fn the_same_condition_raises_one_alert_until_resolved_then_cools_down() {
         "open"
     );
     assert!(store
-        .decide_alert(first, "acknowledged", "U123", None, now)
+        .decide_alert(
+            first,
+            vibe::store::AlertStatus::Acknowledged,
+            "U123",
+            None,
+            now
+        )
         .await
         .unwrap());
     assert!(
         !store
-            .decide_alert(first, "acknowledged", "U123", None, now)
+            .decide_alert(
+                first,
+                vibe::store::AlertStatus::Acknowledged,
+                "U123",
+                None,
+                now
+            )
             .await
             .unwrap(),
         "a second click changes nothing"
@@ -151,7 +163,7 @@ async fn the_same_condition_raises_one_alert_until_resolved_then_cools_down() {
     );
     assert_eq!(
         store
-            .resolve_alerts_except(&["performance_drop"], &[], now + 180)
+            .resolve_alerts_except(&[vibe::store::AlertKind::PerformanceDrop], &[], now + 180)
             .await
             .unwrap(),
         1
@@ -173,7 +185,11 @@ async fn the_same_condition_raises_one_alert_until_resolved_then_cools_down() {
         panic!("opens");
     };
     store
-        .resolve_alerts_except(&["performance_drop"], &["drop:1".into()], now + 60)
+        .resolve_alerts_except(
+            &[vibe::store::AlertKind::PerformanceDrop],
+            &["drop:1".into()],
+            now + 60,
+        )
         .await
         .unwrap();
     assert!(matches!(raise("drop:3", now + 60, 0).await, Raised::Opened(id) if id != flap));
@@ -183,7 +199,13 @@ async fn the_same_condition_raises_one_alert_until_resolved_then_cools_down() {
         panic!("opens");
     };
     assert!(store
-        .decide_alert(snoozed, "snoozed", "U1", Some(now + 3600), now)
+        .decide_alert(
+            snoozed,
+            vibe::store::AlertStatus::Snoozed,
+            "U1",
+            Some(now + 3600),
+            now
+        )
         .await
         .unwrap());
     assert_eq!(
@@ -208,7 +230,10 @@ async fn the_same_condition_raises_one_alert_until_resolved_then_cools_down() {
         "reopened once"
     );
     let a = store.alert(snoozed).await.unwrap().unwrap();
-    assert_eq!((a.status.as_str(), a.snoozed_until), ("open", None));
+    assert_eq!(
+        (a.status, a.snoozed_until),
+        (vibe::store::AlertStatus::Open, None)
+    );
     assert!(store
         .open_alerts(now + 3660)
         .await

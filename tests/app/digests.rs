@@ -57,7 +57,7 @@ async fn a_digest_fires_at_its_local_time_across_both_dst_changes_and_once_after
         .unwrap()
         .unwrap();
     let job = format!("digest:{id}");
-    let s = Scheduler::new(app.state(), "dst-test").unwrap();
+    let s = Scheduler::new(vibe::server::scheduler_services(&app.state()), "dst-test").unwrap();
     let ticks = [
         // Spring, 2027-03-28: 02:30 doesn't exist in Paris; it runs at 03:00 CEST (01:00Z).
         ("2027-03-28T00:59:00Z", 0),
@@ -125,7 +125,11 @@ async fn the_weekly_deep_dive_posts_trends_forecasts_and_charts_in_its_thread() 
         ("VIBE_SCHEDULER__WEEKLY_DIGEST", "0 9 * * 1"),
     ])
     .await;
-    let s = Scheduler::new(app.state(), "weekly-test").unwrap();
+    let s = Scheduler::new(
+        vibe::server::scheduler_services(&app.state()),
+        "weekly-test",
+    )
+    .unwrap();
     // 2026-12-07 is a Monday.
     let ran = s.tick(utc("2026-12-07T09:00:05Z")).await;
     assert_eq!(ran.len(), 1, "{ran:?}");

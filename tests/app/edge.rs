@@ -259,9 +259,10 @@ async fn heavy_reports_in_flight_leave_help_and_health_answering() {
     }
     // Both reports arrive, once each.
     let rows = super::slack::wait_outbox(&app.store, 120, |rows| {
-        ["report:heavy.1", "report:heavy.2"]
-            .iter()
-            .all(|k| rows.iter().any(|r| r.key == *k && r.status == "delivered"))
+        ["report:heavy.1", "report:heavy.2"].iter().all(|k| {
+            rows.iter()
+                .any(|r| r.key == *k && r.status == vibe::store::OutboxState::Delivered)
+        })
     })
     .await;
     assert_eq!(
@@ -362,7 +363,7 @@ async fn a_429_storm_longer_than_any_attempt_budget_loses_nothing_and_posts_once
     assert!(clock - started > 3 * 3600);
     assert_eq!(fake.messages().len(), 1, "posted once");
     let rows = store.outbox().await.unwrap();
-    assert_eq!(rows[0].status, "delivered");
+    assert_eq!(rows[0].status, vibe::store::OutboxState::Delivered);
     assert_eq!(rows[0].attempts, 21);
 
     // A storm that outlasts the message's lifetime gives it up, and says so.
@@ -451,7 +452,7 @@ async fn a_database_error_during_delivery_is_retried_not_taken_for_a_refusal() {
     }
     let rows = store.outbox().await.unwrap();
     let file = rows.iter().find(|r| r.key == "db:file").unwrap();
-    assert_ne!(file.status, "failed", "{file:?}");
+    assert_ne!(file.status, vibe::store::OutboxState::Failed, "{file:?}");
     // Once the database is back it is delivered.
     let mut clock = t + 2;
     let done = loop {
@@ -571,7 +572,10 @@ async fn one_log_search_follows_a_command_from_its_ack_to_its_delivery() {
     .await;
     assert_eq!(code, 200, "{answer}");
     super::slack::wait_outbox(&store, 60, |rows| {
-        !rows.is_empty() && rows.iter().all(|r| r.status == "delivered")
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r.status == vibe::store::OutboxState::Delivered)
     })
     .await;
     let term = Command::new("kill")

@@ -1,6 +1,7 @@
 //! The layers' boundaries (ARCHITECTURE.md), checked on the sources: the pure core names no
 //! database, Slack, HTTP or runtime crate, no outer module, and reads no clock; `slack/` never
-//! imports `cli/`, and `cli/` reaches Slack only through the server's wiring.
+//! imports `cli/`, `cli/` reaches Slack only through the server's wiring, and the scheduler
+//! knows no adapter.
 
 use std::path::{Path, PathBuf};
 

@@ -76,7 +76,8 @@ fn prepare(db: &TestDb, cron: &str, channel: &str) {
 async fn drain(db: &TestDb, fake: &FakeSlack, store: &vibe::store::Store) {
     let mut last = vec![replica(db, fake, &[("VIBE_SCHEDULER__ENABLED", "false")])];
     super::slack::wait_outbox(store, 60, |rows| {
-        rows.iter().all(|r| r.status == "delivered")
+        rows.iter()
+            .all(|r| r.status == vibe::store::OutboxState::Delivered)
     })
     .await;
     stop(&mut last).await;
@@ -108,7 +109,13 @@ async fn three_serve_processes_run_each_slot_once_and_post_each_digest_once() {
     loop {
         let done = store.job_runs("digest:1").await.unwrap();
         let analysis = store.job_runs("analysis").await.unwrap();
-        if done.iter().filter(|r| r.status == "done").count() >= 4 && analysis.len() >= 2 {
+        if done
+            .iter()
+            .filter(|r| r.status == vibe::store::JobState::Done)
+            .count()
+            >= 4
+            && analysis.len() >= 2
+        {
             break;
         }
         assert!(Instant::now() < deadline, "runs: {done:?} {analysis:?}");
@@ -120,7 +127,11 @@ async fn three_serve_processes_run_each_slot_once_and_post_each_digest_once() {
     let digests = store.job_runs("digest:1").await.unwrap();
     let analysis = store.job_runs("analysis").await.unwrap();
     for r in digests.iter().chain(&analysis) {
-        assert_eq!(r.status, "done", "SIGTERM lets runs finish: {r:?}");
+        assert_eq!(
+            r.status,
+            vibe::store::JobState::Done,
+            "SIGTERM lets runs finish: {r:?}"
+        );
         assert_eq!(r.attempts, 1, "{r:?}");
     }
     assert!(digests.windows(2).all(|w| w[0].slot < w[1].slot));
@@ -161,7 +172,10 @@ async fn a_run_whose_replica_is_killed_mid_run_is_taken_over_and_completed_once(
     let deadline = Instant::now() + Duration::from_secs(60);
     let held = loop {
         let runs = store.job_runs("digest:1").await.unwrap();
-        if let Some(r) = runs.into_iter().find(|r| r.status == "running") {
+        if let Some(r) = runs
+            .into_iter()
+            .find(|r| r.status == vibe::store::JobState::Running)
+        {
             break r;
         }
         assert!(Instant::now() < deadline, "no run started");
@@ -182,13 +196,13 @@ async fn a_run_whose_replica_is_killed_mid_run_is_taken_over_and_completed_once(
     let taken = loop {
         let runs = store.job_runs("digest:1").await.unwrap();
         let r = runs.into_iter().find(|r| r.slot == held.slot).unwrap();
-        if r.status != "running" {
+        if r.status != vibe::store::JobState::Running {
             break r;
         }
         assert!(Instant::now() < deadline, "not taken over: {r:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(taken.status, "done", "{taken:?}");
+    assert_eq!(taken.status, vibe::store::JobState::Done, "{taken:?}");
     assert_eq!(taken.attempts, 2, "{taken:?}");
     assert_ne!(taken.owner, held.owner);
     stop(&mut replicas).await;
@@ -198,7 +212,10 @@ async fn a_run_whose_replica_is_killed_mid_run_is_taken_over_and_completed_once(
     assert_eq!(posted.get(&key), Some(&1), "{key}: {posted:?}");
     assert!(posted.values().all(|n| *n == 1), "{posted:?}");
     let runs = store.job_runs("digest:1").await.unwrap();
-    assert!(runs.iter().all(|r| r.status == "done"), "{runs:?}");
+    assert!(
+        runs.iter().all(|r| r.status == vibe::store::JobState::Done),
+        "{runs:?}"
+    );
     assert_eq!(posted.len(), runs.len());
     drop(lock);
     store.close().await;

@@ -80,7 +80,13 @@ async fn three_schedulers_run_each_slot_once_and_a_missed_window_once() {
     ])
     .await;
     let schedulers: Vec<Scheduler> = (0..3)
-        .map(|i| Scheduler::new(app.state(), &format!("replica-{i}")).unwrap())
+        .map(|i| {
+            Scheduler::new(
+                vibe::server::scheduler_services(&app.state()),
+                &format!("replica-{i}"),
+            )
+            .unwrap()
+        })
         .collect();
     // Each replica ticks at 10:00:05 and again at 10:00:40: the 10:00 run happens once.
     for at in ["2026-12-01T10:00:05Z", "2026-12-01T10:00:40Z"] {
@@ -91,7 +97,7 @@ async fn three_schedulers_run_each_slot_once_and_a_missed_window_once() {
     let runs = app.store.job_runs("abtests").await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].slot, utc("2026-12-01T10:00:00Z").timestamp());
-    assert_eq!(runs[0].status, "done");
+    assert_eq!(runs[0].status, vibe::store::JobState::Done);
     // Down from 10:01 to 15:30: five slots passed; only 15:00 runs, once.
     let ran = futures_util::future::join_all(
         schedulers
@@ -177,13 +183,20 @@ async fn vibe_start_stops_after_its_duration_and_on_sigterm_and_loses_nothing() 
     assert!(status.success(), "{status:?}");
     assert!(started.elapsed() >= std::time::Duration::from_secs(3));
     let rows = store.outbox().await.unwrap();
-    assert_eq!(rows[0].status, "pending", "{rows:?}");
+    assert_eq!(
+        rows[0].status,
+        vibe::store::OutboxState::Pending,
+        "{rows:?}"
+    );
     assert!(rows[0].attempts >= 1);
     assert!(fake.messages().is_empty());
     // Next start, Slack is back: delivered; then SIGTERM stops it cleanly.
     fake.clear_scripts();
     let mut second = spawn("10m");
-    super::slack::wait_outbox(&store, 30, |rows| rows[0].status == "delivered").await;
+    super::slack::wait_outbox(&store, 30, |rows| {
+        rows[0].status == vibe::store::OutboxState::Delivered
+    })
+    .await;
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &second.id().to_string()])
         .status()
@@ -216,7 +229,11 @@ async fn metrics_show_commands_slack_calls_job_runs_and_the_outbox() {
     )
     .await;
     assert!(h.healthy, "{h:?}");
-    let s = Scheduler::new(app.state(), "metrics-test").unwrap();
+    let s = Scheduler::new(
+        vibe::server::scheduler_services(&app.state()),
+        "metrics-test",
+    )
+    .unwrap();
     assert_eq!(s.tick(utc("2026-12-01T10:15:30Z")).await.len(), 1);
     let (code, text) = super::slack_app::get(&format!("{}/metrics", app.base)).await;
     assert_eq!(code, 200);

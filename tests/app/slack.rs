@@ -92,7 +92,8 @@ async fn report_weekly_is_acknowledged_fast_then_posted_with_its_chart_in_the_th
         assert!(vibe::slack::blocks::violations(&m.blocks, false).is_empty());
     }
     let rows = wait_outbox(&app.store, 10, |rows| {
-        rows.iter().all(|r| r.status == "delivered")
+        rows.iter()
+            .all(|r| r.status == vibe::store::OutboxState::Delivered)
     })
     .await;
     assert!(rows.len() >= 3, "{rows:?}");
@@ -147,7 +148,7 @@ async fn forged_altered_and_stale_requests_get_401_and_cause_nothing() {
             assert_eq!(status, 401, "{what} at {path}");
         }
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settle().await;
     assert!(
         app.fake.all_calls().is_empty(),
         "{:?}",
@@ -174,7 +175,7 @@ async fn the_same_command_delivered_twice_acts_once() {
             f.calls("files.completeUploadExternal").len() == 1
         })
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.settle().await;
     let top: Vec<_> = app
         .fake
         .messages()
@@ -237,7 +238,8 @@ async fn a_500_is_retried_and_not_in_channel_tells_the_user() {
         1
     );
     wait_outbox(&app.store, 20, |rows| {
-        rows.iter().all(|r| r.status == "delivered")
+        rows.iter()
+            .all(|r| r.status == vibe::store::OutboxState::Delivered)
     })
     .await;
 
@@ -262,7 +264,10 @@ async fn a_500_is_retried_and_not_in_channel_tells_the_user() {
         "{said:?}"
     );
     let rows = app.outbox().await;
-    let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == vibe::store::OutboxState::Failed)
+        .collect();
     assert!(
         failed.iter().any(|r| r.key == "report:999.000.fff"),
         "{rows:?}"
@@ -271,7 +276,7 @@ async fn a_500_is_retried_and_not_in_channel_tells_the_user() {
     assert!(rows
         .iter()
         .filter(|r| r.key.starts_with("report:999.000.fff:"))
-        .all(|r| r.status == "failed"));
+        .all(|r| r.status == vibe::store::OutboxState::Failed));
     app.cleanup().await;
 }
 
@@ -423,11 +428,14 @@ async fn a_message_slack_accepted_before_a_crash_is_not_posted_again_after_resta
     first.kill().expect("kill");
     let _ = first.wait();
     let rows = store.outbox().await.expect("outbox");
-    assert_eq!(rows[0].status, "sending");
+    assert_eq!(rows[0].status, vibe::store::OutboxState::Sending);
     assert_eq!(rows[0].ts, None, "the ts never reached the database");
 
     let mut second = spawn();
-    let rows = wait_outbox(&store, 40, |rows| rows[0].status == "delivered").await;
+    let rows = wait_outbox(&store, 40, |rows| {
+        rows[0].status == vibe::store::OutboxState::Delivered
+    })
+    .await;
     second.kill().expect("kill");
     let _ = second.wait();
     let posted = fake.messages();

@@ -96,6 +96,39 @@ impl TestApp {
         self.state.clone()
     }
 
+    /// Waits until the app has done all it will about what it received: the work handlers
+    /// started in the background has finished, every notification is handed over, and no
+    /// outbox row is waiting or being sent. Then "nothing else happened" can be asserted.
+    pub async fn settle(&self) {
+        self.state.drain(std::time::Duration::from_secs(20)).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let waiting = super::helpers::scalar(
+                &self.store,
+                "SELECT COUNT(*) FROM notifications WHERE delivered_at IS NULL AND set_aside_at IS NULL",
+            )
+            .await;
+            let rows = self.outbox().await;
+            let busy = rows
+                .iter()
+                .filter(|r| {
+                    r.status == vibe::store::OutboxState::Pending
+                        || r.status == vibe::store::OutboxState::Sending
+                })
+                .count();
+            if waiting == Some(0) && busy == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the app never settled: {waiting:?} notifications, outbox {rows:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        // What the last delivery started (a thread reply's parent just got its ts) is done too.
+        self.state.drain(std::time::Duration::from_secs(20)).await;
+    }
+
     /// Stops the app as SIGTERM would and waits for it.
     pub async fn stop(self) -> (TestDb, FakeSlack) {
         let _ = self.stop.send(true);

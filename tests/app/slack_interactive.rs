@@ -2,8 +2,6 @@
 //! the `abtest new` modal and its text form, Start / Stop and Acknowledge / Snooze buttons,
 //! roles, and a concluded test announced in its channel.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use super::fake_slack::FakeSlack;
@@ -353,7 +351,7 @@ async fn a_viewer_pressing_start_is_refused_and_nothing_changes(socket_mode: boo
         "{refusal}"
     );
     assert_eq!(refusal["response_type"], "ephemeral");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settle().await;
     assert_eq!(status(&app, id).await, Status::Draft);
     assert!(app.fake.calls("chat.update").is_empty());
     let trail = app.store.audit_trail("experiment", id).await.unwrap();
@@ -399,7 +397,7 @@ async fn two_concurrent_start_clicks_make_one_transition_and_one_update(socket_m
                     .any(|(_, v)| v.to_string().contains("already running"))
         })
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.settle().await;
     assert_eq!(app.fake.calls("chat.update").len(), 1);
     let started = app
         .store
@@ -412,7 +410,7 @@ async fn two_concurrent_start_clicks_make_one_transition_and_one_update(socket_m
     assert_eq!(started, 1);
     // The same click delivered again (same action_ts) is not acted on at all.
     app.interact(&a).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settle().await;
     let trail = app.store.audit_trail("experiment", id).await.unwrap();
     let outcomes: Vec<&str> = trail.iter().map(|a| a.outcome.as_str()).collect();
     assert_eq!(outcomes, ["done", "done", "no_change"]);
@@ -421,15 +419,29 @@ async fn two_concurrent_start_clicks_make_one_transition_and_one_update(socket_m
 
 const COOLDOWN: i64 = 24 * 3600;
 
+fn day(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
 fn drop_alert() -> NewAlert {
     NewAlert {
-        kind: "performance_drop".into(),
-        severity: "critical".into(),
+        kind: vibe::store::AlertKind::PerformanceDrop,
+        severity: vibe::store::Severity::Critical,
         subject: "instagram:acme".into(),
         account_id: None,
         dedupe_key: "drop:instagram:acme:reach".into(),
         message: "Instagram reach fell 46% week on week <!channel>".into(),
-        evidence: json!({"previous": 120000, "current": 64800, "change": -0.46}).to_string(),
+        evidence: vibe::store::Evidence::PerformanceDrop {
+            account: 1,
+            metric: "reach".into(),
+            current: 64_800,
+            previous: 120_000,
+            fall: 0.46,
+            current_from: day("2026-11-24"),
+            current_to: day("2026-11-30"),
+            previous_from: day("2026-11-17"),
+            previous_to: day("2026-11-23"),
+        },
     }
 }
 
@@ -489,7 +501,7 @@ async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one(socket_mod
         })
         .await;
     let a = app.store.alert(id).await.unwrap().unwrap();
-    assert_eq!(a.status, "acknowledged");
+    assert_eq!(a.status, vibe::store::AlertStatus::Acknowledged);
     assert_eq!(a.decided_by.as_deref(), Some("slack:U0USER0001"));
     let updated = app
         .fake
@@ -518,7 +530,7 @@ async fn a_new_alert_is_posted_with_buttons_and_acknowledged_from_one(socket_mod
     assert!(v.to_string().contains("already acknowledged"), "{v}");
     assert_eq!(
         app.store.alert(id).await.unwrap().unwrap().status,
-        "acknowledged"
+        vibe::store::AlertStatus::Acknowledged
     );
     app.done().await;
 }
@@ -538,7 +550,7 @@ async fn a_snoozed_alert_comes_back_once_its_snooze_runs_out_while_it_still_hold
         })
         .await;
     let a = app.store.alert(id).await.unwrap().unwrap();
-    assert_eq!(a.status, "snoozed");
+    assert_eq!(a.status, vibe::store::AlertStatus::Snoozed);
     let until = a.snoozed_until.unwrap();
     assert!((until - t0 - 24 * 3600).abs() < 60, "{until} vs {t0}");
     let card = app
@@ -582,13 +594,16 @@ async fn a_snoozed_alert_comes_back_once_its_snooze_runs_out_while_it_still_hold
     app.fake
         .wait_for(15, "the alert posted again", |f| !again(f).is_empty())
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.settle().await;
     let posted = again(&app.fake);
     assert_eq!(posted.len(), 1, "{posted:?}");
     assert_ne!(posted[0].ts, m.ts, "a new message, not the old card");
     assert_eq!(posted[0].channel, CHANNEL);
     assert!(posted[0].blocks.to_string().contains("vibe:alert.ack"));
-    assert_eq!(store.alert(id).await.unwrap().unwrap().status, "open");
+    assert_eq!(
+        store.alert(id).await.unwrap().unwrap().status,
+        vibe::store::AlertStatus::Open
+    );
     app.done().await;
 }
 
@@ -669,7 +684,7 @@ async fn a_concluded_test_is_announced_in_the_channel_it_was_designed_in() {
                 .any(|x| x.thread_ts.as_deref() == Some(m.ts.as_str()) && !x.files.is_empty())
         })
         .await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.settle().await;
     let n = app
         .fake
         .messages()
@@ -788,7 +803,10 @@ async fn a_click_that_meets_a_database_error_is_told_nothing_changed() {
         .find(|(r, _)| r == "ack")
         .unwrap();
     assert!(v.to_string().contains("nothing was changed"), "{v}");
-    assert_eq!(app.store.alert(id).await.unwrap().unwrap().status, "open");
+    assert_eq!(
+        app.store.alert(id).await.unwrap().unwrap().status,
+        vibe::store::AlertStatus::Open
+    );
     // The same click once the database is back goes through.
     click_alert(&app, "ack", id, &m.ts, "9.2").await;
     app.fake
@@ -798,7 +816,7 @@ async fn a_click_that_meets_a_database_error_is_told_nothing_changed() {
         .await;
     assert_eq!(
         app.store.alert(id).await.unwrap().unwrap().status,
-        "acknowledged"
+        vibe::store::AlertStatus::Acknowledged
     );
     app.done().await;
 }

@@ -591,13 +591,13 @@ async fn writers_from_several_processes_wait_for_each_other_instead_of_failing()
             tasks.push(tokio::spawn(async move {
                 for round in 0..5 {
                     let alert = vibe::store::NewAlert {
-                        kind: "performance_drop".into(),
-                        severity: "warning".into(),
+                        kind: vibe::store::AlertKind::PerformanceDrop,
+                        severity: vibe::store::Severity::Warning,
                         subject: "X @acme".into(),
                         account_id: None,
                         dedupe_key: format!("drop:{k}"),
                         message: format!("reach fell (replica {r}, round {round})"),
-                        evidence: "{}".into(),
+                        evidence: vibe::store::Evidence::Other(Default::default()),
                     };
                     store.raise_alert(&alert, now + round, 3600).await?;
                     store
