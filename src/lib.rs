@@ -22,6 +22,7 @@ pub mod experiments;
 pub mod health;
 pub mod heavy;
 pub mod import;
+pub mod memory;
 pub mod metrics;
 pub mod scheduler;
 pub mod server;

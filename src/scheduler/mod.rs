@@ -329,6 +329,7 @@ impl Scheduler {
             }
         };
         let error = result.err().map(|e| e.to_string());
+        crate::memory::release_free_memory();
         let ms = started.elapsed().as_millis() as i64;
         let done_at = Utc::now().timestamp().max(now.timestamp());
         if let Err(e) = self

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use slack_morphism::prelude::*;
 use slack_morphism::signature_verifier::SlackEventSignatureVerifier;
 
-use super::commands;
+use super::{command, commands};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -193,15 +193,28 @@ async fn command(State(app): State<AppState>, headers: HeaderMap, body: Body) ->
         Err(r) => return r,
     };
     // Slack's certificate check is a form with ssl_check=1 and no command.
-    if url::form_urlencoded::parse(&body).any(|(k, v)| k == "ssl_check" && v == "1") {
+    if body.starts_with(b"ssl_check=1") || body.windows(12).any(|w| w == b"&ssl_check=1") {
         return StatusCode::OK.into_response();
+    }
+    let started = std::time::Instant::now();
+    // `/vibe help` is the same for everyone and changes nothing: it is answered from its text
+    // alone, without reading the rest of the form (the response URL, the ids).
+    let text = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "text")
+        .map(|(_, v)| v);
+    if text.as_deref().is_some_and(command::is_help) {
+        crate::metrics::observe(
+            "vibe_command_ack_seconds",
+            &[("transport", "http")],
+            started.elapsed().as_secs_f64(),
+        );
+        return json_reply(commands::Reply::Help);
     }
     let event: SlackCommandEvent = match serde_urlencoded::from_bytes(&body) {
         Ok(e) => e,
         Err(e) => return bad_request(&format!("not a slash command: {e}")),
     };
     tracing::Span::current().record("trigger", event.trigger_id.0.as_str());
-    let started = std::time::Instant::now();
     let reply = commands::handle(&app, event).await;
     crate::metrics::observe(
         "vibe_command_ack_seconds",
@@ -209,9 +222,13 @@ async fn command(State(app): State<AppState>, headers: HeaderMap, body: Body) ->
         started.elapsed().as_secs_f64(),
     );
     match reply {
-        Some(reply) => ([(header::CONTENT_TYPE, "application/json")], reply.json()).into_response(),
+        Some(reply) => json_reply(reply),
         None => StatusCode::OK.into_response(),
     }
+}
+
+fn json_reply(reply: commands::Reply) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], reply.json()).into_response()
 }
 
 async fn interaction(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {

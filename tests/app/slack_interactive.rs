@@ -961,6 +961,7 @@ async fn every_command_answers_in_designed_block_kit(socket_mode: bool) {
         ("schedule add daily 07:30 Europe/Paris", "30.18"),
         ("schedule list", "30.19"),
         (&*format!("abtest stop {second}"), "30.20"),
+        ("schedule remove 1", "30.21"),
     ];
     for (text, trigger) in commands {
         let (code, _) = app.cmd(text, trigger).await;
@@ -996,5 +997,10 @@ async fn every_command_answers_in_designed_block_kit(socket_mode: bool) {
     );
     assert!(said("30.19").contains("daily digest"), "{}", said("30.19"));
     assert!(said("30.20").contains("is stopped"), "{}", said("30.20"));
+    assert!(
+        said("30.21").contains("no longer runs"),
+        "{}",
+        said("30.21")
+    );
     app.done().await;
 }
