@@ -4,57 +4,15 @@
 use chrono::NaiveDate;
 use sqlx::Row;
 
+use super::bulk::{json_err, json_rows};
 use super::ingest::day_key;
 use super::{in_list as list, unix_now, Result, Store};
 use crate::analytics::kpi::{DayRow, Funnel, FunnelRow};
 pub use crate::analytics::model::{
     AlertKind, AlertStatus, Evidence, NewAlert, PostSeries, ScopeAccount, Severity, StoredAlert,
 };
-use crate::config::Backend;
 use crate::domain::rollup::DayValues;
 use crate::domain::{Platform, POST_METRIC_NAMES};
-
-/// Wraps a query's columns into one JSON array of rows, computed by the database.
-///
-/// sqlx hands every result row from SQLite's worker thread to the caller separately, at several
-/// microseconds a row; a report reads tens of thousands of rows, so the bulk reads come back as
-/// one JSON text instead (integers and text only: JSON keeps them exact).
-fn json_rows(backend: Backend, columns: &[String], from_where: &str) -> String {
-    let cols = columns.join(", ");
-    match backend {
-        Backend::Sqlite => {
-            format!("SELECT COALESCE(json_group_array(json_array({cols})), '[]') FROM {from_where}")
-        }
-        Backend::Postgres => format!(
-            "SELECT COALESCE(json_agg(json_build_array({cols})), '[]')::text FROM {from_where}"
-        ),
-    }
-}
-
-/// Like [`json_rows`], with each row an object keyed by the given names.
-pub(crate) fn json_objects(
-    backend: Backend,
-    columns: &[(&str, String)],
-    from_where: &str,
-) -> String {
-    let pairs = columns
-        .iter()
-        .map(|(k, v)| format!("'{k}', {v}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    match backend {
-        Backend::Sqlite => format!(
-            "SELECT COALESCE(json_group_array(json_object({pairs})), '[]') FROM {from_where}"
-        ),
-        Backend::Postgres => format!(
-            "SELECT COALESCE(json_agg(json_build_object({pairs})), '[]')::text FROM {from_where}"
-        ),
-    }
-}
-
-pub(crate) fn json_err(e: serde_json::Error) -> super::StoreError {
-    super::StoreError::Conflict(format!("unreadable bulk result: {e}"))
-}
 
 /// A post's daily row as the bulk read returns it: post, day, then the eight counters.
 type PostDayJson = (
@@ -446,7 +404,7 @@ impl Store {
                     if reopened == 0 {
                         return Ok(Raised::Known(id));
                     }
-                    super::experiments::insert_notification(
+                    super::notifications::insert_notification(
                         &mut tx,
                         super::NotificationKind::AlertReopened,
                         id,
@@ -488,7 +446,7 @@ impl Store {
             .await?;
             return Ok(Raised::Known(id));
         };
-        super::experiments::insert_notification(
+        super::notifications::insert_notification(
             &mut tx,
             super::NotificationKind::AlertOpened,
             id,

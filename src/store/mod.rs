@@ -6,9 +6,12 @@
 //! backend has its own migrations directory.
 
 mod analytics;
+mod bulk;
 mod experiments;
 mod ingest;
 mod jobs;
+mod notifications;
+mod observations;
 mod read;
 mod schedules;
 mod slack;
@@ -25,12 +28,11 @@ pub use analytics::{
     AlertKind, AlertStatus, Evidence, NewAlert, PostSeries, Raised, ScopeAccount, Severity,
     StoredAlert,
 };
-pub use experiments::{
-    ArmTotals, ExperimentEvent, NotificationKind, Observation, StoredExperiment, Transition,
-};
+pub use experiments::{ArmTotals, ExperimentEvent, Observation, StoredExperiment, Transition};
 pub use ingest::Source;
 pub use ingest::{Ingest, IngestStats};
 pub use jobs::{JobRun, JobState, Pruned, Thinned};
+pub use notifications::NotificationKind;
 pub use read::{AccountSummary, CampaignTotals, TableCounts};
 pub use schedules::{DigestSchedule, NewSchedule};
 pub use slack::{
