@@ -182,15 +182,15 @@ pub async fn execute(
                 arms,
                 daily_traffic,
             )
-            .map_err(AppError::Usage)?,
+            .map_err(|e| AppError::Usage(e.to_string()))?,
         ),
         AbtestCommand::Calc { arms, alpha } => {
             let alpha = Alpha::new(alpha).map_err(|e| AppError::Usage(e.to_string()))?;
             let parsed = arms
                 .iter()
                 .map(|a| parse_arm(a))
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(AppError::Usage)?;
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| AppError::Usage(e.to_string()))?;
             AbtestAnswer::Calc(
                 calc::calc(&parsed, alpha).map_err(|e| AppError::Usage(e.to_string()))?,
             )

@@ -440,7 +440,9 @@ pub fn parse_guardrail(s: &str) -> Result<GuardrailSpec, String> {
     };
     Ok(GuardrailSpec {
         name: name.trim().to_string(),
-        metric_type: kind.parse()?,
+        metric_type: kind
+            .parse()
+            .map_err(|e: crate::domain::UnknownWord| e.to_string())?,
         higher_is_better: !lower,
     })
 }

@@ -219,15 +219,15 @@ pub fn input(
     let min_effect = num("min_effect", None);
     let kind = match one("kind") {
         "" => Kind::Randomized,
-        s => s.parse().unwrap_or_else(|m| {
-            bad("kind", m);
+        s => s.parse().unwrap_or_else(|m: crate::domain::UnknownWord| {
+            bad("kind", m.to_string());
             Kind::Randomized
         }),
     };
     let metric_type = match one("metric_type") {
         "" => MetricType::Proportion,
-        s => s.parse().unwrap_or_else(|m| {
-            bad("metric_type", m);
+        s => s.parse().unwrap_or_else(|m: crate::domain::UnknownWord| {
+            bad("metric_type", m.to_string());
             MetricType::Proportion
         }),
     };

@@ -8,5 +8,6 @@ pub mod rollup;
 mod text_enum;
 
 pub(crate) use text_enum::text_enum;
+pub use text_enum::UnknownWord;
 
 pub use metrics::*;

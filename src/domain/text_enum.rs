@@ -1,6 +1,15 @@
 //! Enums whose variants are stored and printed as snake_case words: one declaration gives
 //! `as_str`, `ALL`, `FromStr` (naming the words it knows when it fails), `Display` and serde.
 
+/// A word that names none of a text enum's variants.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{got:?} is not a known {what} ({})", known.join(", "))]
+pub struct UnknownWord {
+    pub what: &'static str,
+    pub got: String,
+    pub known: &'static [&'static str],
+}
+
 /// Declares a text enum: its variants' names as stored and printed, parsing and display.
 macro_rules! text_enum {
     ($(#[$m:meta])* $t:ident { $($(#[$vm:meta])* $v:ident => $s:literal),+ $(,)? }) => {
@@ -18,15 +27,15 @@ macro_rules! text_enum {
         }
 
         impl std::str::FromStr for $t {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = $crate::domain::UnknownWord;
+            fn from_str(s: &str) -> Result<Self, $crate::domain::UnknownWord> {
                 match s {
                     $($s => Ok($t::$v),)+
-                    other => Err(format!(
-                        concat!("{:?} is not a known ", stringify!($t), " ({})"),
-                        other,
-                        [$($s),+].join(", ")
-                    )),
+                    other => Err($crate::domain::UnknownWord {
+                        what: stringify!($t),
+                        got: other.to_string(),
+                        known: &[$($s),+],
+                    }),
                 }
             }
         }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::design::{plan_sizes, MetricType};
+use super::design::{plan_sizes, MetricType, PlanError};
 use super::render::{num, pct, signed_pct};
 use crate::stats::dist::{norm_isf, t_ppf};
 use crate::stats::hypothesis::{poisson_rate_score, two_proportion_z, welch};
@@ -25,11 +25,20 @@ pub enum CalcArm {
     Rate(RateStats),
 }
 
+/// An arm that doesn't read, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{arm:?}: {why}; write conversions/units (200/2000), mean:sd:n (15.2:4.1:1300) or events@exposure (60@120)")]
+pub struct ArmError {
+    pub arm: String,
+    pub why: String,
+}
+
 /// Parses `200/2000` (conversions/units), `mean:sd:n`, or `events@exposure`.
-pub fn parse_arm(s: &str) -> Result<CalcArm, String> {
+pub fn parse_arm(s: &str) -> Result<CalcArm, ArmError> {
     let s = s.trim();
-    let bad = |why: &str| {
-        format!("{s:?}: {why}; write conversions/units (200/2000), mean:sd:n (15.2:4.1:1300) or events@exposure (60@120)")
+    let bad = |why: &str| ArmError {
+        arm: s.to_string(),
+        why: why.to_string(),
     };
     // Bounded like counts everywhere else, so no arithmetic downstream overflows.
     let int = |x: &str| {
@@ -327,13 +336,13 @@ pub fn plan(
     power: f64,
     arms: usize,
     daily_traffic: Option<f64>,
-) -> Result<PlanResult, String> {
+) -> Result<PlanResult, PlanError> {
     if !(2..=5).contains(&arms) {
-        return Err(format!("a test has 2 to 5 arms, not {arms}"));
+        return Err(PlanError::Arms(arms));
     }
     let weights = vec![1.0; arms];
-    let a = Alpha::new(alpha).map_err(|e| e.to_string())?;
-    let p = Power::new(power).map_err(|e| e.to_string())?;
+    let a = Alpha::new(alpha)?;
+    let p = Power::new(power)?;
     let (per_arm, mde) = match (mde, units_per_arm) {
         (Some(m), None) => (
             plan_sizes(metric, baseline, baseline_sd, m, alpha, power, &weights)?,
@@ -341,24 +350,17 @@ pub fn plan(
         ),
         (None, Some(n)) => {
             if n == 0 || n > super::design::MAX_PLANNED_UNITS {
-                return Err(format!(
-                    "--units is between 1 and {} per arm",
-                    crate::text::thousands(super::design::MAX_PLANNED_UNITS as i64)
-                ));
+                return Err(PlanError::Units);
             }
             let ai = a.split(arms - 1);
             let m = match metric {
                 MetricType::Proportion => {
-                    mde_proportions(baseline, n as f64, ai, p, 1.0, Alternative::TwoSided)
-                        .map_err(|e| e.to_string())?
+                    mde_proportions(baseline, n as f64, ai, p, 1.0, Alternative::TwoSided)?
                         / baseline
                 }
                 MetricType::Mean => {
-                    let sd = baseline_sd.ok_or("a mean metric needs --baseline-sd")?;
-                    mde_means(n as f64, ai, p, 1.0, Alternative::TwoSided)
-                        .map_err(|e| e.to_string())?
-                        * sd
-                        / baseline
+                    let sd = baseline_sd.ok_or(PlanError::NoSd)?;
+                    mde_means(n as f64, ai, p, 1.0, Alternative::TwoSided)? * sd / baseline
                 }
                 MetricType::Rate => {
                     // Invert the Wald formula: solve t = z²(λ(1+m) + λ)/(λm)² for m.
@@ -369,18 +371,12 @@ pub fn plan(
             };
             (vec![n; arms], m)
         }
-        _ => {
-            return Err(
-                "give either --mde (to get the sample size) or --units (to get the MDE)".into(),
-            )
-        }
+        _ => return Err(PlanError::MdeOrUnits),
     };
     let total = per_arm.iter().sum();
     let days = match daily_traffic {
         Some(t) if !(t.is_finite() && (0.01..=1e12).contains(&t)) => {
-            return Err(
-                "--daily-traffic is a number of units a day, from 0.01 to 1,000,000,000,000".into(),
-            )
+            return Err(PlanError::Traffic)
         }
         Some(t) => Some(super::design::planned_days(total, t)?),
         None => None,

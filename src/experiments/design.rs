@@ -52,15 +52,15 @@ macro_rules! text_enum {
             }
         }
         impl FromStr for $t {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = crate::domain::UnknownWord;
+            fn from_str(s: &str) -> Result<Self, crate::domain::UnknownWord> {
                 match s.trim().to_ascii_lowercase().as_str() {
                     $($s => Ok(Self::$v),)+
-                    other => Err(format!(
-                        concat!("{:?} is not a ", $what, ": use {}"),
-                        other,
-                        [$($s),+].join(", ")
-                    )),
+                    other => Err(crate::domain::UnknownWord {
+                        what: $what,
+                        got: other.to_string(),
+                        known: &[$($s),+],
+                    }),
                 }
             }
         }
@@ -189,17 +189,54 @@ pub const MAX_PLANNED_UNITS: u64 = 1_000_000_000;
 /// The longest a planned test may run: ten years.
 pub const MAX_PLANNED_DAYS: u32 = 3650;
 
+/// Why a plan can't be made: each says what to change.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Stats(#[from] crate::stats::StatsError),
+    #[error("a test has 2 to 5 arms, not {0}")]
+    Arms(usize),
+    #[error("a mean metric needs the baseline's standard deviation (--baseline-sd)")]
+    NoSd,
+    #[error("the baseline's standard deviation must be positive")]
+    BadSd,
+    #[error("the plan comes to fewer than 2 units an arm, too few to test anything: check the baseline ({0}) and the minimum detectable effect")]
+    TooFewUnits(f64),
+    #[error("this design would need {0} units, more than a test can reasonably reach (at most {max}): choose a larger minimum detectable effect", max = crate::text::thousands(MAX_PLANNED_UNITS as i64))]
+    TooManyUnits(String),
+    #[error("at {traffic:.3e} units a day it would take {days} days to reach {total} units; a test can run at most {max} days (ten years): plan on more traffic or a larger effect", max = crate::text::thousands(i64::from(MAX_PLANNED_DAYS)))]
+    TooLong {
+        traffic: f64,
+        days: String,
+        total: String,
+    },
+    #[error("--units is between 1 and {max} per arm", max = crate::text::thousands(MAX_PLANNED_UNITS as i64))]
+    Units,
+    #[error("give either --mde (to get the sample size) or --units (to get the MDE)")]
+    MdeOrUnits,
+    #[error("--daily-traffic is a number of units a day, from 0.01 to 1,000,000,000,000")]
+    Traffic,
+}
+
+/// A count for a message: with thousands separators, or "more than 10¹⁵".
+fn big(x: f64) -> String {
+    if x.is_finite() && x < 1e15 {
+        crate::text::thousands(x as i64)
+    } else {
+        "more than 10¹⁵".into()
+    }
+}
+
 /// Days to reach `total` units at `daily_traffic` a day (at least one), or why the plan is
 /// beyond reason.
-pub fn planned_days(total: u64, daily_traffic: f64) -> Result<u32, String> {
+pub fn planned_days(total: u64, daily_traffic: f64) -> Result<u32, PlanError> {
     let days = (total as f64 / daily_traffic).ceil();
     if !(days.is_finite() && days <= f64::from(MAX_PLANNED_DAYS)) {
-        return Err(format!(
-            "at {daily_traffic:.3e} units a day it would take {} days to reach {} units; a test can run at most {} days (ten years): plan on more traffic or a larger effect",
-            if days.is_finite() && days < 1e15 { crate::text::thousands(days as i64) } else { "more than 10¹⁵".into() },
-            crate::text::thousands(total as i64),
-            crate::text::thousands(i64::from(MAX_PLANNED_DAYS))
-        ));
+        return Err(PlanError::TooLong {
+            traffic: daily_traffic,
+            days: big(days),
+            total: crate::text::thousands(total as i64),
+        });
     }
     Ok((days as u32).max(1))
 }
@@ -212,11 +249,11 @@ pub fn plan_sizes(
     alpha: f64,
     power: f64,
     weights: &[f64],
-) -> Result<Vec<u64>, String> {
-    let alpha = Alpha::new(alpha).map_err(|e| e.to_string())?;
-    let power = Power::new(power).map_err(|e| e.to_string())?;
+) -> Result<Vec<u64>, PlanError> {
+    let alpha = Alpha::new(alpha)?;
+    let power = Power::new(power)?;
     if weights.len() < 2 {
-        return Err("an experiment needs at least two arms".into());
+        return Err(PlanError::Arms(weights.len()));
     }
     let alpha_i = alpha.split(weights.len() - 1);
     let mut scale: f64 = 0.0;
@@ -232,10 +269,9 @@ pub fn plan_sizes(
                 Alternative::TwoSided,
             ),
             MetricType::Mean => {
-                let sd =
-                    baseline_sd.ok_or("a mean metric needs the baseline's standard deviation")?;
+                let sd = baseline_sd.ok_or(PlanError::NoSd)?;
                 if sd.is_nan() || sd <= 0.0 {
-                    return Err("the baseline's standard deviation must be positive".into());
+                    return Err(PlanError::BadSd);
                 }
                 sample_size_means(
                     baseline * mde / sd,
@@ -253,22 +289,15 @@ pub fn plan_sizes(
                 ratio,
                 Alternative::TwoSided,
             ),
-        }
-        .map_err(|e| e.to_string())?;
+        }?;
         scale = scale.max(size.treatment / w);
     }
     let total: f64 = weights.iter().map(|w| (scale * w).ceil()).sum();
     if weights.iter().any(|w| (scale * w).ceil() < 2.0) {
-        return Err(format!(
-            "the plan comes to fewer than 2 units an arm, too few to test anything: check the baseline ({baseline}) and the minimum detectable effect"
-        ));
+        return Err(PlanError::TooFewUnits(baseline));
     }
     if !(total.is_finite() && total <= MAX_PLANNED_UNITS as f64) {
-        return Err(format!(
-            "this design would need {} units, more than a test can reasonably reach (at most {}): choose a larger minimum detectable effect",
-            if total.is_finite() && total < 1e15 { crate::text::thousands(total as i64) } else { "more than 10¹⁵".into() },
-            crate::text::thousands(MAX_PLANNED_UNITS as i64)
-        ));
+        return Err(PlanError::TooManyUnits(big(total)));
     }
     Ok(weights.iter().map(|w| (scale * w).ceil() as u64).collect())
 }
@@ -406,7 +435,7 @@ pub fn design(input: DesignInput) -> Result<Design, DesignErrors> {
     .map_err(|m| {
         DesignErrors(vec![FieldError {
             field: "mde",
-            message: m,
+            message: m.to_string(),
         }])
     })?;
     let planned_units: u64 = per_arm.iter().sum();
@@ -414,7 +443,7 @@ pub fn design(input: DesignInput) -> Result<Design, DesignErrors> {
         Some(t) => Some(planned_days(planned_units, t).map_err(|m| {
             DesignErrors(vec![FieldError {
                 field: "daily_traffic",
-                message: m,
+                message: m.to_string(),
             }])
         })?),
         None => None,
@@ -507,7 +536,7 @@ mod unit {
         assert_eq!(design(i).unwrap_err().0[0].field, "daily_traffic");
         assert!(d.planned_units > 0);
         assert_eq!(
-            planned_days(1, 1e-300).map_err(|e| e.contains("10¹⁵")),
+            planned_days(1, 1e-300).map_err(|e| e.to_string().contains("10¹⁵")),
             Err(true)
         );
         // An absurd baseline that plans no data at all is refused too.
@@ -592,6 +621,7 @@ mod unit {
         assert!("ab"
             .parse::<Kind>()
             .unwrap_err()
+            .to_string()
             .contains("randomized, content"));
         assert_eq!("rate".parse::<MetricType>(), Ok(MetricType::Rate));
     }

@@ -25,9 +25,9 @@ pub struct Transition<'a> {
     pub effects: super::Effects,
 }
 
-fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
+fn parse<T: std::str::FromStr<Err: std::fmt::Display>>(s: &str) -> Result<T> {
     s.parse()
-        .map_err(|e: String| StoreError::Conflict(format!("stored value: {e}")))
+        .map_err(|e| StoreError::Conflict(format!("stored value: {e}")))
 }
 
 impl Store {

@@ -155,8 +155,9 @@ impl Store {
                 .await?;
         status
             .map(|s| {
-                s.parse()
-                    .map_err(|e: String| super::StoreError::Conflict(format!("stored value: {e}")))
+                s.parse().map_err(|e: crate::domain::UnknownWord| {
+                    super::StoreError::Conflict(format!("stored value: {e}"))
+                })
             })
             .transpose()
     }

@@ -287,13 +287,13 @@ pub(crate) fn unix_now() -> i64 {
 }
 
 /// A stored text column as one of vibe's text enums.
-pub(crate) fn text_column<T: std::str::FromStr<Err = String>>(
+pub(crate) fn text_column<T: std::str::FromStr<Err: std::fmt::Display>>(
     r: &sqlx::any::AnyRow,
     i: usize,
 ) -> Result<T> {
     let s: String = sqlx::Row::try_get(r, i)?;
     s.parse()
-        .map_err(|e: String| StoreError::Conflict(format!("stored value: {e}")))
+        .map_err(|e| StoreError::Conflict(format!("stored value: {e}")))
 }
 
 #[cfg(test)]
