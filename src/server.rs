@@ -114,6 +114,13 @@ impl AppState {
         let _ = tokio::time::timeout(limit, wait).await;
     }
 
+    /// The Slack workspace the application layer may ask, when a bot token is set.
+    pub fn workspace(&self) -> Option<&dyn crate::app::Workspace> {
+        self.web
+            .has_token()
+            .then_some(&self.web as &dyn crate::app::Workspace)
+    }
+
     /// How long a client may take to send a body once its headers are in.
     pub fn body_timeout(&self) -> Duration {
         Duration::from_millis(self.settings.server.body_timeout_ms)
@@ -150,19 +157,17 @@ pub fn slack_web(config: &Config) -> anyhow::Result<SlackWeb> {
 /// The Slack workspace as the application layer sees it, when a bot token is set (the
 /// terminal looks a channel named `#marketing` up through it).
 pub fn workspace(config: &Config) -> anyhow::Result<Option<Box<dyn crate::app::Workspace>>> {
-    let web = slack_web(config)?;
-    Ok(web
-        .has_token()
-        .then(|| Box::new(web) as Box<dyn crate::app::Workspace>))
+    // Without a token there is nothing to ask, and no TLS roots to load.
+    if config.secrets.slack_bot_token.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(slack_web(config)?)))
 }
 
 /// `vibe health`'s checks, Slack's included when a bot token is set.
 pub async fn health(config: &Config, store: &Store) -> anyhow::Result<crate::health::Health> {
-    let web = slack_web(config)?;
-    let slack = web
-        .has_token()
-        .then_some(&web as &dyn crate::app::Workspace);
-    Ok(crate::health::check(store, slack, chrono::Utc::now().timestamp()).await)
+    let slack = workspace(config)?;
+    Ok(crate::health::check(store, slack.as_deref(), chrono::Utc::now().timestamp()).await)
 }
 
 /// The largest body a Slack endpoint accepts: an interaction carries its whole message (up to

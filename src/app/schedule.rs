@@ -303,21 +303,9 @@ pub async fn execute(
                 channel,
                 created_by: origin.actor.clone(),
             };
-            let (added, id) = match store.add_schedule(&new, now.timestamp()).await? {
-                Ok(id) => (true, id),
-                Err(id) => (false, id),
-            };
-            let schedule = store
-                .schedules()
-                .await?
-                .into_iter()
-                .find(|s| s.id == id)
-                .ok_or_else(|| AppError::Failed(format!("schedule #{id} vanished")))?;
-            let s = scheduled(schedule, default_tz, origin, now);
-            Ok(if added {
-                ScheduleAnswer::Added(s)
-            } else {
-                ScheduleAnswer::AlreadyScheduled(s)
+            Ok(match store.add_schedule(&new, now.timestamp()).await? {
+                Ok(s) => ScheduleAnswer::Added(scheduled(s, default_tz, origin, now)),
+                Err(s) => ScheduleAnswer::AlreadyScheduled(scheduled(s, default_tz, origin, now)),
             })
         }
         ScheduleRequest::List => Ok(ScheduleAnswer::List(

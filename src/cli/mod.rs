@@ -197,7 +197,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Schedule { command } => {
             let store = open_store(settings).await?;
-            let workspace = crate::server::workspace(&config)?;
+            // Only `add` may look a channel up by name.
+            let workspace = match command {
+                ScheduleCommand::Add { .. } => crate::server::workspace(&config)?,
+                _ => None,
+            };
             let code = schedule::run(&store, settings, workspace.as_deref(), command).await;
             store.close().await;
             code

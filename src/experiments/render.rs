@@ -188,11 +188,7 @@ pub fn design_text(e: &StoredExperiment) -> String {
         d.power,
         signed_pct(d.min_effect)
     );
-    let unit = match (d.kind, d.metric_type) {
-        (Kind::Content, _) => "posts",
-        (_, MetricType::Rate) => "units of exposure",
-        _ => "units",
-    };
+    let unit = unit_name(e);
     let per_arm: Vec<String> = d.planned_per_arm.iter().map(|n| n.to_string()).collect();
     let _ = write!(
         s,

@@ -15,7 +15,7 @@ use crate::analytics::report::PeriodKind;
 use crate::analytics::service::{self, ReportError, ReportRequest};
 use crate::app::grammar::{period_and_platform, AbtestCommand, Command, ScheduleCommand};
 use crate::app::schedule::{Origin, ScheduleRequest};
-use crate::app::{AppError, Workspace};
+use crate::app::AppError;
 use crate::server::AppState;
 
 /// The inline answer to a command: an ephemeral message, as Slack's JSON.
@@ -376,7 +376,7 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
             Err(e) => Some(internal(e)),
         },
         Command::Health { .. } => {
-            let slack = app.web.has_token().then_some(&app.web as &dyn Workspace);
+            let slack = app.workspace();
             let h = crate::health::check(&app.store, slack, Utc::now().timestamp()).await;
             Some(answers::health(&h))
         }
@@ -414,7 +414,7 @@ async fn run(app: &AppState, cmd: Command, ev: &SlackCommandEvent) -> Option<Mes
                 ScheduleCommand::List { .. } => ScheduleRequest::List,
                 ScheduleCommand::Remove { id } => ScheduleRequest::Remove { id },
             };
-            let workspace = app.web.has_token().then_some(&app.web as &dyn Workspace);
+            let workspace = app.workspace();
             match crate::app::schedule::execute(
                 &app.store,
                 app.settings.report.timezone.0,

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::bulk::{json_err, json_objects};
 use super::notifications::{insert_notification, NotificationKind};
-use super::{opt_f64, unix_now, Result, Store, StoreError};
+use super::{opt_f64, parse_stored as parse, unix_now, Result, Store, StoreError};
 use crate::experiments::design::{Design, GuardrailSpec, Kind, MetricType, Status, VariantSpec};
 pub use crate::experiments::model::{ArmTotals, ExperimentEvent, Observation, StoredExperiment};
 
@@ -23,11 +23,6 @@ pub struct Transition<'a> {
     pub notify: Option<(NotificationKind, String)>,
     /// The audit row and Slack messages to write with the change.
     pub effects: super::Effects,
-}
-
-fn parse<T: std::str::FromStr<Err: std::fmt::Display>>(s: &str) -> Result<T> {
-    s.parse()
-        .map_err(|e| StoreError::Conflict(format!("stored value: {e}")))
 }
 
 impl Store {

@@ -153,13 +153,7 @@ impl Store {
                 .bind(slot)
                 .fetch_optional(&self.pool)
                 .await?;
-        status
-            .map(|s| {
-                s.parse().map_err(|e: crate::domain::UnknownWord| {
-                    super::StoreError::Conflict(format!("stored value: {e}"))
-                })
-            })
-            .transpose()
+        status.as_deref().map(super::parse_stored).transpose()
     }
 
     /// Runs still marked running whose lease ran out (their replica died), for slots at or

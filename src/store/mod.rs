@@ -292,6 +292,11 @@ pub(crate) fn text_column<T: std::str::FromStr<Err: std::fmt::Display>>(
     i: usize,
 ) -> Result<T> {
     let s: String = sqlx::Row::try_get(r, i)?;
+    parse_stored(&s)
+}
+
+/// A stored word (a status, a kind) as the enum it names.
+pub(crate) fn parse_stored<T: std::str::FromStr<Err: std::fmt::Display>>(s: &str) -> Result<T> {
     s.parse()
         .map_err(|e| StoreError::Conflict(format!("stored value: {e}")))
 }

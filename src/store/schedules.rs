@@ -58,13 +58,13 @@ fn audit(action: &str, s: &DigestSchedule, actor: &str, now: i64) -> AuditEntry 
 }
 
 impl Store {
-    /// Adds a schedule with its audit row: `Ok(id)`, or `Err(id)` of the identical schedule
+    /// Adds a schedule with its audit row: `Ok` with it, or `Err` with the identical schedule
     /// that already exists (nothing is written then).
     pub async fn add_schedule(
         &self,
         s: &NewSchedule,
         now: i64,
-    ) -> Result<std::result::Result<i64, i64>> {
+    ) -> Result<std::result::Result<DigestSchedule, DigestSchedule>> {
         let mut tx = self.begin_write().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO digest_schedules (kind, cron, timezone, channel, created_by, created_at) \
@@ -80,9 +80,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
-            let existing: i64 = sqlx::query_scalar(
-                "SELECT id FROM digest_schedules WHERE kind = $1 AND channel = $2 AND cron = $3 AND timezone = $4",
-            )
+            let existing = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM digest_schedules WHERE kind = $1 AND channel = $2 AND cron = $3 AND timezone = $4"
+            ))
             .bind(s.kind.as_str())
             .bind(s.channel.as_str())
             .bind(s.cron.as_str())
@@ -90,7 +90,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             tx.rollback().await?;
-            return Ok(Err(existing));
+            return Ok(Err(schedule_row(&existing)?));
         };
         let stored = DigestSchedule {
             id,
@@ -107,7 +107,7 @@ impl Store {
         };
         write_effects(&mut tx, &effects, unix_now()).await?;
         tx.commit().await?;
-        Ok(Ok(id))
+        Ok(Ok(stored))
     }
 
     /// Every schedule, oldest first.

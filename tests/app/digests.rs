@@ -55,7 +55,8 @@ async fn a_digest_fires_at_its_local_time_across_both_dst_changes_and_once_after
         )
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .id;
     let job = format!("digest:{id}");
     let s = Scheduler::new(vibe::server::scheduler_services(&app.state()), "dst-test").unwrap();
     let ticks = [

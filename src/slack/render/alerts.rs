@@ -99,7 +99,6 @@ fn alert_message(a: &StoredAlert, note: Option<&str>, decided: Option<&str>) -> 
 
 /// The numbers behind an alert, labelled.
 fn evidence_line(e: &Evidence) -> Option<String> {
-    use crate::experiments::render::signed_pct;
     let parts: Vec<String> = match e {
         Evidence::PerformanceDrop {
             metric,
@@ -117,7 +116,7 @@ fn evidence_line(e: &Evidence) -> Option<String> {
                 escape(metric),
                 thousands(*previous),
                 thousands(*current),
-                signed_pct(-fall)
+                crate::text::signed_percent(-fall)
             ),
             format!("{current_from} to {current_to} vs {previous_from} to {previous_to}"),
         ],

@@ -213,26 +213,14 @@ pub fn report(r: &Report, symbol: &str) -> ReportMessages {
             .unwrap_or_default()
     )]));
 
-    let headline = match r.score {
-        Some(s) => format!("score {s}/100"),
-        None => "no score yet".into(),
-    };
     // Message::new escapes the top-level text itself.
     let raw_scope = r.brand.as_deref().unwrap_or("All accounts");
     let text = format!(
-        "{kind} report, {raw_scope}{platform}, {} to {}: {headline}. Engagements {}{}, engagement rate {}.",
+        "{kind} report, {raw_scope}{platform}, {} to {}: {}. Engagements {}, engagement rate {}.",
         p.from,
         p.to,
-        r.total
-            .current
-            .engagements
-            .map(thousands)
-            .unwrap_or_else(|| "—".into()),
-        r.total
-            .changes
-            .engagements
-            .map(|c| format!(" ({})", crate::text::signed_percent(c)))
-            .unwrap_or_default(),
+        score_phrase(r),
+        engagements_phrase(r),
         rate(r.total.current.engagement_rate)
     );
 
@@ -240,6 +228,30 @@ pub fn report(r: &Report, symbol: &str) -> ReportMessages {
         parent: Message::new(&text, parent),
         thread: thread_messages(r, symbol, &text),
     }
+}
+
+/// "score 72/100", or "no score yet": the headline of a report's notification text.
+fn score_phrase(r: &Report) -> String {
+    match r.score {
+        Some(s) => format!("score {s}/100"),
+        None => "no score yet".into(),
+    }
+}
+
+/// "12,345 (+4%)": the period's engagements and their change, for notification text.
+fn engagements_phrase(r: &Report) -> String {
+    let e = &r.total;
+    format!(
+        "{}{}",
+        e.current
+            .engagements
+            .map(thousands)
+            .unwrap_or_else(|| "—".into()),
+        e.changes
+            .engagements
+            .map(|c| format!(" ({})", crate::text::signed_percent(c)))
+            .unwrap_or_default()
+    )
 }
 
 /// The score with its components and explanation, or why there is none yet.
@@ -365,21 +377,10 @@ pub fn daily_digest(r: &Report, tests: &[TestLine], symbol: &str) -> Message {
             .into(),
     ]));
     let text = format!(
-        "Daily digest, {scope}, {}: {}. Engagements {}{}; {} open alert(s); {} test(s).",
+        "Daily digest, {scope}, {}: {}. Engagements {}; {} open alert(s); {} test(s).",
         p.to,
-        r.score
-            .map(|s| format!("score {s}/100"))
-            .unwrap_or_else(|| "no score yet".into()),
-        r.total
-            .current
-            .engagements
-            .map(thousands)
-            .unwrap_or_else(|| "—".into()),
-        r.total
-            .changes
-            .engagements
-            .map(|c| format!(" ({})", crate::text::signed_percent(c)))
-            .unwrap_or_default(),
+        score_phrase(r),
+        engagements_phrase(r),
         r.alerts.len(),
         tests.len()
     );
@@ -464,22 +465,11 @@ pub fn weekly_digest(r: &Report, tests: &[TestLine], symbol: &str) -> ReportMess
         "Charts, per-platform table, posts, funnel and recommendations in the thread 🧵".into(),
     ]));
     let text = format!(
-        "Weekly deep dive, {scope}, {} to {}: {}. Engagements {}{}.",
+        "Weekly deep dive, {scope}, {} to {}: {}. Engagements {}.",
         p.from,
         p.to,
-        r.score
-            .map(|s| format!("score {s}/100"))
-            .unwrap_or_else(|| "no score yet".into()),
-        r.total
-            .current
-            .engagements
-            .map(thousands)
-            .unwrap_or_else(|| "—".into()),
-        r.total
-            .changes
-            .engagements
-            .map(|c| format!(" ({})", crate::text::signed_percent(c)))
-            .unwrap_or_default()
+        score_phrase(r),
+        engagements_phrase(r)
     );
     let mut parts = blocks::split(&text, b);
     let parent = parts.remove(0);
