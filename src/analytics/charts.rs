@@ -147,7 +147,7 @@ pub fn trend(
             .light_line_style(RGBColor(240, 240, 240))
             .x_labels(8)
             .x_label_formatter(&day_label(first))
-            .y_label_formatter(&|v| crate::text::thousands(v.round() as i64))
+            .y_label_formatter(&|v| crate::format::thousands(v.round() as i64))
             .label_style((FAMILY, 14))
             .draw()
             .map_err(err)?;
@@ -202,7 +202,7 @@ pub fn funnel(f: &Funnel, title: &str) -> Result<Vec<u8>, ChartError> {
             .disable_y_mesh()
             .disable_y_axis()
             .light_line_style(RGBColor(240, 240, 240))
-            .x_label_formatter(&|v| crate::text::thousands(v.round() as i64))
+            .x_label_formatter(&|v| crate::format::thousands(v.round() as i64))
             .label_style((FAMILY, 14))
             .draw()
             .map_err(err)?;
@@ -222,7 +222,7 @@ pub fn funnel(f: &Funnel, title: &str) -> Result<Vec<u8>, ChartError> {
                     steps[i - 1].0
                 )
             };
-            let label = format!("{name}: {}{rate}", crate::text::thousands(*v));
+            let label = format!("{name}: {}{rate}", crate::format::thousands(*v));
             chart
                 .draw_series(std::iter::once(Text::new(
                     label,

@@ -9,7 +9,7 @@ use chrono::{Days, NaiveDate};
 use super::kpi::{self, funnel_total, kpis, median, DayRow, FunnelRow};
 use super::model::{AlertKind, Evidence, NewAlert, PostSeries, ScopeAccount, Severity};
 use super::report::Recommendation;
-use crate::text::thousands;
+use crate::format::{self, money, percent, signed_percent, thousands};
 
 /// Thresholds of the alert detectors (DESIGN.md §5).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -47,7 +47,12 @@ pub struct DetectInput<'a> {
     /// The last full day to look at.
     pub end: NaiveDate,
     pub settings: &'a DetectorSettings,
+    /// The symbol costs are written with (`$`).
+    pub currency_symbol: &'a str,
 }
+
+/// Leads a campaign needs in a week before its cost per lead is compared with anything.
+pub const MIN_LEADS: i64 = 5;
 
 fn name(a: &ScopeAccount) -> String {
     format!(
@@ -107,8 +112,8 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                     account_id: Some(a.id),
                     dedupe_key: format!("performance_drop:{}:{metric}", a.id),
                     message: format!(
-                        "{}: {what} fell {:.0}% ({} → {}) in {evidence_days} vs the week before.",
-                        name(a), fall * 100.0, thousands(p), thousands(c)
+                        "{}: {what} fell {} ({} → {}) in {evidence_days} vs the week before.",
+                        name(a), signed_percent(-fall).trim_start_matches('-'), thousands(p), thousands(c)
                     ),
                     evidence: Evidence::PerformanceDrop {
                         account: a.id,
@@ -123,7 +128,7 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                     },
                 },
                 recommendation: Some(Recommendation {
-                    text: format!("Look into {}: {what} fell {:.0}% week over week. Compare the latest posts' format, timing and topics with the weeks before.", name(a), fall * 100.0),
+                    text: format!("Look into {}: {what} fell {} week over week. Compare the latest posts' format, timing and topics with the weeks before.", name(a), signed_percent(-fall).trim_start_matches('-')),
                     evidence: format!("{} → {} in {evidence_days}", thousands(p), thousands(c)),
                 }),
             });
@@ -140,8 +145,8 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                         account_id: Some(a.id),
                         dedupe_key: format!("low_engagement:{}", a.id),
                         message: format!(
-                            "{}: engagement rate {:.2}% by {} in {evidence_days}, under the {:.1}% threshold.",
-                            name(a), rate * 100.0, cur.rate_base.map(base_word).unwrap_or("reach"), s.low_engagement_rate * 100.0
+                            "{}: engagement rate {} by {} in {evidence_days}, under the {} threshold.",
+                            name(a), percent(rate), cur.rate_base.map(base_word).unwrap_or("reach"), percent(s.low_engagement_rate)
                         ),
                         evidence: Evidence::LowEngagement {
                             account: a.id,
@@ -206,8 +211,8 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                     account_id: Some(a.id),
                     dedupe_key: format!("viral_post:{}", p.id),
                     message: format!(
-                        "{}: post {} is going viral with {} engagements, {:.1}x the account's median.",
-                        name(a), p.external_id, thousands(*e), multiple
+                        "{}: post {} is going viral with {} engagements, {} the account's median.",
+                        name(a), p.external_id, thousands(*e), format::multiple(multiple)
                     ),
                     evidence: Evidence::ViralPost {
                         post: p.external_id.clone(),
@@ -219,8 +224,8 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                     },
                 },
                 recommendation: Some(Recommendation {
-                    text: format!("Amplify post {} on {}: {:.1}x the account's median engagement; boosting it or reposting the format could extend its reach.", p.external_id, a.platform.display_name(), multiple),
-                    evidence: format!("{} engagements vs a median of {:.0} over {} posts in 30 days", thousands(*e), med_e, recent.len()),
+                    text: format!("Amplify post {} on {}: {} the account's median engagement; boosting it or reposting the format could extend its reach.", p.external_id, a.platform.display_name(), format::multiple(multiple)),
+                    evidence: format!("{} engagements vs a median of {} over {} posts in 30 days", thousands(*e), format::whole(med_e), recent.len()),
                 }),
             });
         }
@@ -244,7 +249,7 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
     let week: Vec<(&(String, String), f64, i64)> = campaigns
         .iter()
         .filter_map(|(k, rows)| cpl(rows, cur_from, input.end).map(|(c, l)| (k, c, l)))
-        .filter(|(_, _, leads)| *leads >= 5)
+        .filter(|(_, _, leads)| *leads >= MIN_LEADS)
         .collect();
     for (key, c, leads) in &week {
         let rows = &campaigns[*key];
@@ -262,18 +267,21 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
             .collect();
         let peers = median(&others);
         let reason = if s.cost_per_lead_target > 0.0 && *c > s.cost_per_lead_target {
-            Some(format!("above the {:.2} target", s.cost_per_lead_target))
+            Some(format!(
+                "above the {} target",
+                money(s.cost_per_lead_target, input.currency_symbol)
+            ))
         } else if own.is_some_and(|m| *c > m * (1.0 + s.cost_per_lead_margin)) {
             Some(format!(
-                "{:.0}% above its own median of {:.2}",
-                (c / own.unwrap_or(*c) - 1.0) * 100.0,
-                own.unwrap_or(0.0)
+                "{} above its own median of {}",
+                signed_percent(c / own.unwrap_or(*c) - 1.0).trim_start_matches('+'),
+                money(own.unwrap_or(0.0), input.currency_symbol)
             ))
         } else if week.len() >= 3 && peers.is_some_and(|m| *c > 2.0 * m) {
             Some(format!(
-                "{:.1}x the median of the other campaigns ({:.2})",
-                c / peers.unwrap_or(*c),
-                peers.unwrap_or(0.0)
+                "{} the median of the other campaigns ({})",
+                format::multiple(c / peers.unwrap_or(*c)),
+                money(peers.unwrap_or(0.0), input.currency_symbol)
             ))
         } else {
             None
@@ -287,8 +295,10 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                 account_id: None,
                 dedupe_key: format!("high_cost_per_lead:{}:{}", key.0, key.1),
                 message: format!(
-                    "Campaign {} ({}): cost per lead {c:.2} in {evidence_days}, {reason}.",
-                    key.1, key.0
+                    "Campaign {} ({}): cost per lead {} in {evidence_days}, {reason}.",
+                    key.1,
+                    key.0,
+                    money(*c, input.currency_symbol)
                 ),
                 evidence: Evidence::HighCostPerLead {
                     campaign: key.1.clone(),
@@ -386,6 +396,7 @@ mod unit {
             funnel,
             end: day(13),
             settings: s,
+            currency_symbol: "$",
         })
     }
 

@@ -41,6 +41,23 @@ pub struct StoredAlert {
     pub decided_by: Option<String>,
 }
 
+impl StoredAlert {
+    /// Most important first: the most severe, then the largest effect, then the newest.
+    pub fn importance(a: &StoredAlert, b: &StoredAlert) -> std::cmp::Ordering {
+        b.alert
+            .severity
+            .cmp(&a.alert.severity)
+            .then_with(|| {
+                b.alert
+                    .evidence
+                    .magnitude()
+                    .total_cmp(&a.alert.evidence.magnitude())
+            })
+            .then_with(|| b.opened_at.cmp(&a.opened_at))
+            .then_with(|| b.id.cmp(&a.id))
+    }
+}
+
 /// A condition a detector found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewAlert {
@@ -150,6 +167,52 @@ pub enum Evidence {
 }
 
 impl Evidence {
+    /// How far the condition is from normal, as a multiple (1 is normal): a drop of 30% is
+    /// 1.43 (the previous week over this one), an engagement rate at a third of its threshold
+    /// 3, a post at 8x its account's median 8, a cost per lead at 2.5x the median it was
+    /// compared with 2.5. Unknown shapes are 1.
+    pub fn magnitude(&self) -> f64 {
+        let ratio = |a: f64, b: f64| {
+            if a.is_finite() && b.is_finite() && b > 0.0 {
+                a / b
+            } else {
+                1.0
+            }
+        };
+        let m = match self {
+            Evidence::PerformanceDrop { fall, .. } => ratio(1.0, 1.0 - fall.clamp(0.0, 0.999)),
+            Evidence::LowEngagement {
+                rate, threshold, ..
+            } => ratio(*threshold, rate.max(threshold * 0.001)),
+            Evidence::ViralPost {
+                per_hour,
+                median_per_hour,
+                engagements,
+                median,
+                ..
+            } => ratio(*per_hour, *median_per_hour).max(ratio(*engagements as f64, *median)),
+            Evidence::HighCostPerLead {
+                cost_per_lead,
+                own_median,
+                peer_median,
+                ..
+            } => {
+                let base = [*own_median, *peer_median]
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| *m > 0.0)
+                    .fold(f64::INFINITY, f64::min);
+                ratio(*cost_per_lead, base)
+            }
+            Evidence::Other(_) => 1.0,
+        };
+        if m.is_finite() {
+            m
+        } else {
+            1.0
+        }
+    }
+
     /// As stored.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
@@ -164,6 +227,103 @@ impl Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn alert(id: i64, severity: Severity, evidence: Evidence, opened_at: i64) -> StoredAlert {
+        StoredAlert {
+            id,
+            alert: NewAlert {
+                kind: AlertKind::PerformanceDrop,
+                severity,
+                subject: String::new(),
+                account_id: None,
+                dedupe_key: id.to_string(),
+                message: String::new(),
+                evidence,
+            },
+            status: AlertStatus::Open,
+            opened_at,
+            snoozed_until: None,
+            decided_by: None,
+        }
+    }
+
+    fn drop(fall: f64) -> Evidence {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        Evidence::PerformanceDrop {
+            account: 1,
+            metric: "reach".into(),
+            current: 70,
+            previous: 100,
+            fall,
+            current_from: day,
+            current_to: day,
+            previous_from: day,
+            previous_to: day,
+        }
+    }
+
+    fn cpl(cost: f64, own: Option<f64>, peers: Option<f64>) -> Evidence {
+        Evidence::HighCostPerLead {
+            campaign: "c".into(),
+            platform: "x".into(),
+            cost_per_lead: cost,
+            leads: 3,
+            own_median: own,
+            peer_median: peers,
+            trailing_weeks: vec![],
+        }
+    }
+
+    #[test]
+    fn magnitudes_of_each_kind() {
+        let viral = Evidence::ViralPost {
+            post: "p".into(),
+            engagements: 800,
+            median: 100.0,
+            per_hour: 50.0,
+            median_per_hour: 10.0,
+            posts_compared: 9,
+        };
+        let low = Evidence::LowEngagement {
+            account: 1,
+            rate: 0.002,
+            base: 1000,
+            engagements: Some(2),
+            threshold: 0.006,
+        };
+        for (e, want) in [
+            (drop(0.5), 2.0),
+            (drop(0.0), 1.0),
+            (drop(1.0), 1000.0),
+            (viral, 8.0),
+            (low, 3.0),
+            (cpl(300.0, None, Some(10.0)), 30.0),
+            (cpl(300.0, Some(100.0), Some(10.0)), 30.0),
+            (cpl(300.0, None, None), 1.0),
+            (Evidence::Other(Default::default()), 1.0),
+        ] {
+            assert!(
+                (e.magnitude() - want).abs() < 1e-9,
+                "{e:?}: {}",
+                e.magnitude()
+            );
+        }
+    }
+
+    #[test]
+    fn alerts_sort_by_severity_then_effect_then_age() {
+        let mut alerts = [
+            alert(1, Severity::Warning, cpl(300.0, None, Some(10.0)), 100),
+            alert(2, Severity::Critical, drop(0.4), 50),
+            alert(3, Severity::Info, drop(0.9), 300),
+            alert(4, Severity::Critical, drop(0.6), 10),
+            alert(5, Severity::Warning, drop(0.3), 200),
+            alert(6, Severity::Critical, drop(0.4), 90),
+        ];
+        alerts.sort_by(StoredAlert::importance);
+        let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+        assert_eq!(ids, [4, 6, 2, 1, 5, 3]);
+    }
 
     #[test]
     fn text_enums_read_what_they_print() {

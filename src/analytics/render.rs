@@ -7,7 +7,7 @@ use super::kpi::Kpis;
 use super::report::{FunnelBlock, KpiBlock, PostLine, Report};
 use crate::analytics::forecast::Forecast;
 use crate::domain::RateBase;
-use crate::text::{signed_percent, thousands};
+use crate::format::{signed_percent, thousands};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {

@@ -453,6 +453,7 @@ pub fn build(input: ReportInput<'_>) -> Report {
         funnel: input.funnel,
         end: p.to,
         settings: input.detectors,
+        currency_symbol: crate::format::currency_symbol(&input.currency),
     });
     let recommendations = recommend(&platforms, &lines, funnel.as_ref(), &detection, &input);
     let daily_by_platform: Vec<PlatformSeries> = by_platform
@@ -566,7 +567,7 @@ fn summarise(
     if let (Some(e), Some(c)) = (total.current.engagements, total.changes.engagements) {
         s.push(format!(
             "{} engagements, {} vs the previous period.",
-            crate::text::thousands(e),
+            crate::format::thousands(e),
             pct(c)
         ));
     }
@@ -661,23 +662,26 @@ fn recommend(
             .filter_map(|c| c.rates.cost_per_lead.map(|v| (c, v)))
             .collect();
         cpls.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
-        if cpls.len() >= 2 {
-            let median = {
-                let mut v: Vec<f64> = cpls.iter().map(|(_, x)| *x).collect();
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
+        cpls.retain(|(c, _)| c.funnel.leads.unwrap_or(0) >= detect::MIN_LEADS);
+        // The worst campaign against the median of the others, as the cost-per-lead alert
+        // compares them (over the report's period rather than the alert's week).
+        if cpls.len() >= 3 {
             let (worst, cpl) = cpls[0];
-            if cpl > 2.0 * median {
+            let others: Vec<f64> = cpls[1..].iter().map(|(_, x)| *x).collect();
+            if let Some(median) = kpi::median(&others).filter(|m| *m > 0.0 && cpl > 2.0 * m) {
+                let symbol = crate::format::currency_symbol(&input.currency);
                 out.push(Recommendation {
                     text: format!(
-                        "Rework or cut campaign {}: its leads cost {:.1}x the median campaign's.",
+                        "Rework or cut campaign {}: its leads cost {} the median of the other campaigns.",
                         worst.campaign,
-                        cpl / median
+                        crate::format::multiple(cpl / median)
                     ),
                     evidence: format!(
-                        "cost per lead {} {cpl:.2} vs median {median:.2} this period",
-                        input.currency
+                        "cost per lead {} vs {} for the other campaigns' median, {} to {}",
+                        crate::format::money(cpl, symbol),
+                        crate::format::money(median, symbol),
+                        input.period.from,
+                        input.period.to
                     ),
                 });
             }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::detect::{self, DetectInput};
 use super::report::{self, history_days, period_end, Period, PeriodKind, Report, ReportInput};
-use crate::config::{DetectorSettings, Settings};
+use crate::config::Settings;
 use crate::domain::Platform;
 use crate::store::{Store, StoreError};
 
@@ -216,10 +216,12 @@ pub struct AnalysisReport {
 /// cooldown; an open alert whose condition is gone is resolved.
 pub async fn analyse(
     store: &Store,
-    detectors: &DetectorSettings,
+    settings: &Settings,
     now: DateTime<Utc>,
     tz: chrono_tz::Tz,
 ) -> Result<AnalysisReport, ReportError> {
+    let detectors = &settings.detectors;
+    let currency = settings.report.currency.clone();
     let accounts = store.scope_accounts(None, None).await?;
     let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     let today = now.with_timezone(&tz).date_naive();
@@ -240,6 +242,7 @@ pub async fn analyse(
             funnel: &funnel,
             end,
             settings: &settings,
+            currency_symbol: currency.symbol(),
         })
     })
     .await?;

@@ -104,7 +104,7 @@ pub async fn alerts(store: &Store, format: OutputFormat) -> anyhow::Result<ExitC
 pub async fn analyze(store: &Store, settings: &Settings) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
     let tz = settings.report.timezone.0;
-    let detected = match service::analyse(store, &settings.detectors, now, tz).await {
+    let detected = match service::analyse(store, settings, now, tz).await {
         Ok(d) => d,
         Err(ReportError::Store(e)) => return Err(e.into()),
         Err(e) => {
@@ -157,7 +157,7 @@ pub async fn demo_report(
 ) -> anyhow::Result<()> {
     let now = Utc::now();
     let tz = settings.report.timezone.0;
-    let found = match service::analyse(store, &settings.detectors, now, tz).await {
+    let found = match service::analyse(store, settings, now, tz).await {
         Ok(f) => f,
         Err(ReportError::Store(e)) => return Err(e.into()),
         Err(e) => anyhow::bail!("{e}"),

@@ -3,9 +3,9 @@
 
 use crate::config::Settings;
 use crate::demo::{self, DemoPlan};
+use crate::format::thousands;
 use crate::import;
 use crate::store::Store;
-use crate::text::thousands;
 
 pub(super) async fn print_demo_tests(store: &Store, ids: &[i64]) -> anyhow::Result<()> {
     outln!();

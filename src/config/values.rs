@@ -132,16 +132,7 @@ impl Currency {
 
     /// The symbol used when showing amounts; the code itself where there is no common one.
     pub fn symbol(&self) -> &str {
-        match self.0.as_str() {
-            "USD" | "CAD" | "AUD" | "NZD" | "MXN" | "SGD" | "HKD" => "$",
-            "EUR" => "€",
-            "GBP" => "£",
-            "JPY" | "CNY" => "¥",
-            "INR" => "₹",
-            "BRL" => "R$",
-            "CHF" => "CHF ",
-            other => other,
-        }
+        crate::format::currency_symbol(&self.0)
     }
 }
 

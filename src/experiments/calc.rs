@@ -7,10 +7,13 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::design::{plan_sizes, MetricType, PlanError};
-use super::render::{num, pct, signed_pct};
+use super::render::{abs_diff, value, Unit};
+use crate::format::{number as num, p_value, signed_percent as signed_pct};
 use crate::stats::dist::{norm_isf, t_ppf};
 use crate::stats::hypothesis::{poisson_rate_score, two_proportion_z, welch};
-use crate::stats::intervals::{lift, newcombe, wilson};
+use crate::stats::intervals::{
+    lift, mean_log_ratio, newcombe, proportion_log_ratio, rate_log_ratio, wilson,
+};
 use crate::stats::multiple::{adjust, Correction};
 use crate::stats::power::{mde_means, mde_proportions};
 use crate::stats::{
@@ -172,7 +175,7 @@ pub fn calc(arms: &[CalcArm], alpha: Alpha) -> Result<CalcResult, StatsError> {
         let c = match (&arms[0], b) {
             (CalcArm::Proportion(a), CalcArm::Proportion(b)) => {
                 let t = two_proportion_z(*a, *b, two)?;
-                let rel = lift(&a.as_mean(), &b.as_mean(), true, true).ok();
+                let log = proportion_log_ratio(*a, *b).ok();
                 CalcComparison {
                     arm: i,
                     test: "two-proportion z-test (pooled)",
@@ -181,8 +184,8 @@ pub fn calc(arms: &[CalcArm], alpha: Alpha) -> Result<CalcResult, StatsError> {
                     p_value_adjusted: None,
                     difference: b.rate()? - a.rate()?,
                     difference_interval: newcombe(*a, *b, alpha)?,
-                    relative_lift: rel.map(|l| l.estimate),
-                    relative_interval: rel.and_then(|l| l.interval(alpha).ok()),
+                    relative_lift: log.map(|l| l.lift()),
+                    relative_interval: log.and_then(|l| l.interval(alpha).ok()),
                 }
             }
             (CalcArm::Mean(a), CalcArm::Mean(b)) => {
@@ -197,23 +200,21 @@ pub fn calc(arms: &[CalcArm], alpha: Alpha) -> Result<CalcResult, StatsError> {
                     p_value_adjusted: None,
                     difference: w.difference,
                     difference_interval: Interval::around(w.difference, half),
+                    // On the log scale for positive means; a mean that can be zero or
+                    // negative has no ratio, and keeps the delta method's interval.
                     relative_lift: rel.map(|l| l.estimate),
-                    relative_interval: rel.and_then(|l| l.interval(alpha).ok()),
+                    relative_interval: match mean_log_ratio(a, b) {
+                        Ok(l) => l.interval(alpha).ok(),
+                        Err(_) => rel.and_then(|l| l.interval(alpha).ok()),
+                    },
                 }
             }
             (CalcArm::Rate(a), CalcArm::Rate(b)) => {
                 let t = poisson_rate_score(*a, *b, two)?;
                 let d = b.rate() - a.rate();
                 let se = (a.rate() / a.exposure + b.rate() / b.exposure).sqrt();
-                let (rel, rel_iv) = if a.rate() > 0.0 {
-                    let r = d / a.rate();
-                    let se_r = (b.rate() / b.exposure / a.rate().powi(2)
-                        + (a.rate() / a.exposure) * b.rate().powi(2) / a.rate().powi(4))
-                    .sqrt();
-                    (Some(r), Some(Interval::around(r, z * se_r)))
-                } else {
-                    (None, None)
-                };
+                let rel = (a.rate() > 0.0).then(|| d / a.rate());
+                let rel_iv = rate_log_ratio(*a, *b).and_then(|l| l.interval(alpha)).ok();
                 CalcComparison {
                     arm: i,
                     test: "Poisson rate score test",
@@ -246,13 +247,20 @@ pub fn calc(arms: &[CalcArm], alpha: Alpha) -> Result<CalcResult, StatsError> {
     })
 }
 
+/// What the intervals and p-values of several comparisons account for.
+pub fn multiplicity_note(r: &CalcResult) -> String {
+    format!(
+        "Intervals and p-values are per comparison, at {} each; the Holm-adjusted p-value accounts for the {} comparisons.",
+        super::render::confidence(r.alpha),
+        r.comparisons.len()
+    )
+}
+
 pub fn calc_text(r: &CalcResult) -> String {
     let mut s = String::new();
-    let fmt = |x: f64| match r.metric {
-        MetricType::Proportion => pct(x),
-        _ => num(x),
-    };
-    let conf = format!("{:.0}%", (1.0 - r.alpha) * 100.0);
+    let unit = Unit::of_metric(r.metric);
+    let fmt = |x: f64| value(unit, x);
+    let conf = super::render::confidence(r.alpha);
     let _ = writeln!(
         s,
         "{:<10} {:>12} {:>12}   {conf} interval",
@@ -274,12 +282,7 @@ pub fn calc_text(r: &CalcResult) -> String {
     for c in &r.comparisons {
         let _ = writeln!(s);
         let _ = writeln!(s, "variant {} vs control ({}):", c.arm, c.test);
-        let diff = |x: f64| match r.metric {
-            MetricType::Proportion => {
-                format!("{}{:.2} pp", if x >= 0.0 { "+" } else { "" }, x * 100.0)
-            }
-            _ => format!("{}{}", if x >= 0.0 { "+" } else { "" }, num(x)),
-        };
+        let diff = |x: f64| abs_diff(unit, x);
         let _ = writeln!(
             s,
             "  difference  {}  ({conf}: {} to {})",
@@ -298,11 +301,12 @@ pub fn calc_text(r: &CalcResult) -> String {
         }
         let _ = write!(
             s,
-            "  p-value     {:.4}  (statistic {:.3})",
-            c.p_value, c.statistic
+            "  p-value     {}  (statistic {:.3})",
+            p_value(c.p_value),
+            c.statistic
         );
         if let Some(adj) = c.p_value_adjusted {
-            let _ = write!(s, "; Holm-adjusted {adj:.4}");
+            let _ = write!(s, "; Holm-adjusted {}", p_value(adj));
         }
         let _ = writeln!(s);
     }
@@ -310,6 +314,9 @@ pub fn calc_text(r: &CalcResult) -> String {
         s,
         "\nFixed-horizon analysis: valid for one look at a sample fixed in advance."
     );
+    if r.comparisons.len() > 1 {
+        let _ = writeln!(s, "{}", multiplicity_note(r));
+    }
     s
 }
 
@@ -450,6 +457,61 @@ mod unit {
         assert!((r.p_value.unwrap() - 0.012351).abs() < 1e-6);
         let iv = r.comparisons[0].difference_interval;
         assert!((iv.low - 0.005410).abs() < 1e-6 && (iv.high - 0.044624).abs() < 1e-6);
+    }
+
+    /// The difference and the lift of each comparison are at one level and agree about zero,
+    /// and a lift interval never passes −100%.
+    #[test]
+    fn difference_and_lift_intervals_agree() {
+        for arms in [
+            vec!["200/2000", "250/2000", "240/2000"],
+            vec!["50/400", "3/400"],
+            vec!["50/400", "0/400"],
+            vec!["0.05:0.02:8", "0.03:0.015:9"],
+            vec!["15.2:4.1:1300", "16.0:4.4:1280"],
+            vec!["60@120", "30@100", "2@100"],
+        ] {
+            let parsed: Vec<CalcArm> = arms.iter().map(|a| parse_arm(a).unwrap()).collect();
+            let r = calc(&parsed, Alpha::new(0.05).unwrap()).unwrap();
+            for c in &r.comparisons {
+                let d = c.difference_interval;
+                let l = c.relative_interval.unwrap();
+                assert!(l.low > -1.0, "{arms:?}: {l:?}");
+                assert!(l.low <= c.relative_lift.unwrap() && c.relative_lift.unwrap() <= l.high);
+                assert_eq!(
+                    d.low > 0.0,
+                    l.low > 0.0,
+                    "{arms:?} arm {}: {d:?} {l:?}",
+                    c.arm
+                );
+                assert_eq!(
+                    d.high < 0.0,
+                    l.high < 0.0,
+                    "{arms:?} arm {}: {d:?} {l:?}",
+                    c.arm
+                );
+            }
+        }
+        // The example of the issue: variant 2 is significant, and its lift says so.
+        let arms: Vec<CalcArm> = ["200/2000", "250/2000", "240/2000"]
+            .iter()
+            .map(|a| parse_arm(a).unwrap())
+            .collect();
+        let r = calc(&arms, Alpha::new(0.05).unwrap()).unwrap();
+        let v2 = &r.comparisons[1];
+        assert!(v2.p_value < 0.05);
+        let l = v2.relative_interval.unwrap();
+        assert!((l.low - 0.0052139185410878).abs() < 1e-9, "{l:?}");
+        assert!((l.high - 0.4325309005768012).abs() < 1e-9, "{l:?}");
+        let text = calc_text(&r);
+        assert!(
+            text.contains("lift        +20.0%  (95%: +0.5% to +43.3%)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Holm-adjusted p-value accounts for the 2 comparisons"),
+            "{text}"
+        );
     }
 
     #[test]

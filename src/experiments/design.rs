@@ -202,15 +202,15 @@ pub enum PlanError {
     BadSd,
     #[error("the plan comes to fewer than 2 units an arm, too few to test anything: check the baseline ({0}) and the minimum detectable effect")]
     TooFewUnits(f64),
-    #[error("this design would need {0} units, more than a test can reasonably reach (at most {max}): choose a larger minimum detectable effect", max = crate::text::thousands(MAX_PLANNED_UNITS as i64))]
+    #[error("this design would need {0} units, more than a test can reasonably reach (at most {max}): choose a larger minimum detectable effect", max = crate::format::thousands(MAX_PLANNED_UNITS as i64))]
     TooManyUnits(String),
-    #[error("at {traffic:.3e} units a day it would take {days} days to reach {total} units; a test can run at most {max} days (ten years): plan on more traffic or a larger effect", max = crate::text::thousands(i64::from(MAX_PLANNED_DAYS)))]
+    #[error("at {traffic:.3e} units a day it would take {days} days to reach {total} units; a test can run at most {max} days (ten years): plan on more traffic or a larger effect", max = crate::format::thousands(i64::from(MAX_PLANNED_DAYS)))]
     TooLong {
         traffic: f64,
         days: String,
         total: String,
     },
-    #[error("--units is between 1 and {max} per arm", max = crate::text::thousands(MAX_PLANNED_UNITS as i64))]
+    #[error("--units is between 1 and {max} per arm", max = crate::format::thousands(MAX_PLANNED_UNITS as i64))]
     Units,
     #[error("give either --mde (to get the sample size) or --units (to get the MDE)")]
     MdeOrUnits,
@@ -221,7 +221,7 @@ pub enum PlanError {
 /// A count for a message: with thousands separators, or "more than 10¹⁵".
 fn big(x: f64) -> String {
     if x.is_finite() && x < 1e15 {
-        crate::text::thousands(x as i64)
+        crate::format::thousands(x as i64)
     } else {
         "more than 10¹⁵".into()
     }
@@ -235,7 +235,7 @@ pub fn planned_days(total: u64, daily_traffic: f64) -> Result<u32, PlanError> {
         return Err(PlanError::TooLong {
             traffic: daily_traffic,
             days: big(days),
-            total: crate::text::thousands(total as i64),
+            total: crate::format::thousands(total as i64),
         });
     }
     Ok((days as u32).max(1))

@@ -3,42 +3,56 @@
 
 use std::fmt::Write;
 
-use super::design::{Kind, MetricType};
+use super::design::{Design, Kind, MetricType};
 use super::model::{ExperimentEvent, StoredExperiment};
 use super::ExperimentResult;
-use crate::stats::analysis::{Comparison, Verdict};
+use crate::format::{count, number, p_value, percent, points, signed_percent as signed_pct};
+use crate::stats::analysis::{Comparison, GuardrailLook, MetricKind, Verdict};
 
-/// `+12.3%` from 0.123.
-pub fn signed_pct(x: f64) -> String {
-    format!("{}{:.1}%", if x >= 0.0 { "+" } else { "" }, x * 100.0)
+/// How a test's values read: conversion rates, and the per-post engagement rates of content
+/// tests, as percentages (differences in percentage points); other metrics as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Rate,
+    Number,
 }
 
-/// `12.30%` from 0.123.
-pub fn pct(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
-}
-
-/// A number with four significant digits, without exponent for everyday magnitudes.
-pub fn num(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
+impl Unit {
+    pub fn of(d: &Design) -> Unit {
+        if d.kind == Kind::Content {
+            Unit::Rate
+        } else {
+            Unit::of_metric(d.metric_type)
+        }
     }
-    let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 8) as usize;
-    format!("{x:.digits$}")
+
+    pub fn of_metric(m: MetricType) -> Unit {
+        match m {
+            MetricType::Proportion => Unit::Rate,
+            _ => Unit::Number,
+        }
+    }
 }
 
-pub fn value(metric: MetricType, x: f64) -> String {
-    match metric {
-        MetricType::Proportion => pct(x),
-        _ => num(x),
+pub fn value(unit: Unit, x: f64) -> String {
+    match unit {
+        Unit::Rate => percent(x),
+        Unit::Number => number(x),
     }
 }
 
 /// An absolute difference in the metric's unit: percentage points for rates.
-pub fn abs_diff(metric: MetricType, x: f64) -> String {
-    match metric {
-        MetricType::Proportion => format!("{}{:.2} pp", if x >= 0.0 { "+" } else { "" }, x * 100.0),
-        _ => format!("{}{}", if x >= 0.0 { "+" } else { "" }, num(x)),
+pub fn abs_diff(unit: Unit, x: f64) -> String {
+    match unit {
+        Unit::Rate => points(x),
+        Unit::Number => {
+            let n = number(x);
+            if x > 0.0 {
+                format!("+{n}")
+            } else {
+                n
+            }
+        }
     }
 }
 
@@ -67,7 +81,7 @@ fn lift_phrase(e: &StoredExperiment, c: &Comparison) -> String {
     match &c.sequential_relative {
         Some(r) => format!(
             "{} {} (always-valid {} interval {} to {})",
-            signed_pct(c.relative.map_or(0.0, |l| l.estimate)),
+            signed_pct(c.lift().unwrap_or(0.0)),
             e.design.target_metric,
             confidence(e.design.alpha),
             signed_pct(r.interval.low),
@@ -75,10 +89,10 @@ fn lift_phrase(e: &StoredExperiment, c: &Comparison) -> String {
         ),
         None => format!(
             "{} {} (always-valid interval {} to {})",
-            abs_diff(e.design.metric_type, c.absolute.estimate),
+            abs_diff(Unit::of(&e.design), c.absolute.estimate),
             e.design.target_metric,
-            abs_diff(e.design.metric_type, c.sequential.interval.low),
-            abs_diff(e.design.metric_type, c.sequential.interval.high)
+            abs_diff(Unit::of(&e.design), c.sequential.interval.low),
+            abs_diff(Unit::of(&e.design), c.sequential.interval.high)
         ),
     }
 }
@@ -124,8 +138,8 @@ pub fn verdict_sentence(e: &StoredExperiment, r: &ExperimentResult) -> String {
         }
         Verdict::KeepRunning => format!(
             "Keep running: no decision yet ({} of {} planned {}).",
-            r.units_seen,
-            r.planned_units,
+            count(r.units_seen),
+            count(r.planned_units),
             unit_name(e)
         ),
         Verdict::Inconclusive => format!(
@@ -133,6 +147,17 @@ pub fn verdict_sentence(e: &StoredExperiment, r: &ExperimentResult) -> String {
         ),
     };
     format!("{s}{observational}")
+}
+
+/// The planned baseline, with its standard deviation for means: `4.50% (sd 2.00%)`.
+pub fn baseline_text(d: &Design) -> String {
+    let unit = Unit::of(d);
+    match (d.metric_type, d.baseline_sd) {
+        (MetricType::Mean, Some(sd)) => {
+            format!("{} (sd {})", value(unit, d.baseline), value(unit, sd))
+        }
+        _ => value(unit, d.baseline),
+    }
 }
 
 /// The design as created, with its plan.
@@ -172,14 +197,7 @@ pub fn design_text(e: &StoredExperiment) -> String {
         })
         .collect();
     let _ = writeln!(s, "Variants: {}", names.join(", "));
-    let baseline = match d.metric_type {
-        MetricType::Mean => format!(
-            "{} (sd {})",
-            num(d.baseline),
-            d.baseline_sd.map(num).unwrap_or_default()
-        ),
-        m => value(m, d.baseline),
-    };
+    let baseline = baseline_text(d);
     let _ = writeln!(
         s,
         "Plan: baseline {baseline}, minimum detectable effect {}, alpha {}, power {}; worth shipping: {}",
@@ -189,11 +207,11 @@ pub fn design_text(e: &StoredExperiment) -> String {
         signed_pct(d.min_effect)
     );
     let unit = unit_name(e);
-    let per_arm: Vec<String> = d.planned_per_arm.iter().map(|n| n.to_string()).collect();
+    let per_arm: Vec<String> = d.planned_per_arm.iter().map(|n| count(*n)).collect();
     let _ = write!(
         s,
         "Sample size: {} {unit} ({} per arm)",
-        d.planned_units,
+        count(d.planned_units),
         per_arm.join(" / ")
     );
     match d.planned_days {
@@ -245,7 +263,7 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
         format!(
             " ({:.0}% of the {} planned)",
             100.0 * r.units_seen as f64 / r.planned_units as f64,
-            r.planned_units
+            count(r.planned_units)
         )
     } else {
         String::new()
@@ -255,7 +273,7 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
     } else {
         "units"
     };
-    let _ = writeln!(s, "Seen: {} {unit}{progress}", r.units_seen);
+    let _ = writeln!(s, "Seen: {} {unit}{progress}", count(r.units_seen));
     let Some(a) = &r.analysis else {
         let _ = writeln!(s, "{}", r.note.as_deref().unwrap_or("No data yet."));
         return s;
@@ -281,8 +299,8 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
             .map(|iv| {
                 format!(
                     "{} to {}",
-                    value(d.metric_type, iv.low),
-                    value(d.metric_type, iv.high)
+                    value(Unit::of(d), iv.low),
+                    value(Unit::of(d), iv.high)
                 )
             })
             .unwrap_or_default();
@@ -294,18 +312,18 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
                 variant_name(e, i),
                 if i == 0 { " (control)" } else { "" }
             ),
-            arm.units,
-            value(d.metric_type, arm.value)
+            count(arm.units),
+            value(Unit::of(d), arm.value)
         );
     }
     for c in &a.comparisons {
         let _ = writeln!(s);
         let _ = writeln!(s, "{} vs control:", variant_name(e, c.arm));
-        if let (Some(rel), Some(seq)) = (c.relative, c.sequential_relative) {
+        if let (Some(rel), Some(seq)) = (c.lift(), c.sequential_relative) {
             let _ = writeln!(
                 s,
                 "  lift            {}  (always-valid {conf}: {} to {})",
-                signed_pct(rel.estimate),
+                signed_pct(rel),
                 signed_pct(seq.interval.low),
                 signed_pct(seq.interval.high)
             );
@@ -313,14 +331,14 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
         let _ = writeln!(
             s,
             "  difference      {}  (always-valid {conf}: {} to {})",
-            abs_diff(d.metric_type, c.absolute.estimate),
-            abs_diff(d.metric_type, c.sequential.interval.low),
-            abs_diff(d.metric_type, c.sequential.interval.high)
+            abs_diff(Unit::of(d), c.absolute.estimate),
+            abs_diff(Unit::of(d), c.sequential.interval.low),
+            abs_diff(Unit::of(d), c.sequential.interval.high)
         );
         let _ = writeln!(
             s,
-            "  sequential      p = {:.4}, {}  (valid however often it is checked; decisions use this)",
-            c.sequential.p_value,
+            "  sequential      p = {}, {}  (valid however often it is checked; decisions use this)",
+            p_value(c.sequential.p_value),
             match c.outcome {
                 crate::stats::analysis::Outcome::Better => "better than control",
                 crate::stats::analysis::Outcome::Worse => "worse than control",
@@ -329,7 +347,11 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
             }
         );
         if let Some(p) = c.fixed_p_value {
-            let _ = writeln!(s, "  fixed-horizon   p = {p:.4}  (for information only: not valid when checked repeatedly)");
+            let _ = writeln!(
+                s,
+                "  fixed-horizon   p = {}  (for information only: not valid when checked repeatedly)",
+                p_value(p)
+            );
         }
         if let Some(b) = c.bayes {
             let chance = match b.chance_to_win * 100.0 {
@@ -355,22 +377,49 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
         (Some(srm), false) => {
             let _ = writeln!(
                 s,
-                "Sample ratio: {} (chi-square p = {:.4})",
+                "Sample ratio: {} (chi-square p = {})",
                 if srm.mismatch() {
                     "MISMATCH: units were not split as planned"
                 } else {
                     "as planned"
                 },
-                srm.p_value
+                p_value(srm.p_value)
             );
         }
         (None, false) => {}
     }
-    if let Some((arm, name)) = a.guardrail_harm.first() {
-        let _ = writeln!(s, "Guardrail: {} hurts {name}", variant_name(e, *arm));
+    for g in &a.guardrails {
+        let _ = writeln!(
+            s,
+            "Guardrail: {}",
+            guardrail_line(variant_name(e, g.arm), g, &conf)
+        );
     }
     let _ = writeln!(s, "Verdict: {}", verdict_sentence(e, r));
     s
+}
+
+/// A guardrail in numbers: `hide rate, emoji headline: 0.31% vs 0.30% control, +0.01 pp
+/// (always-valid 95%: -0.02 pp to +0.04 pp): within bounds`.
+pub fn guardrail_line(variant: &str, g: &GuardrailLook, conf: &str) -> String {
+    let unit = match g.metric {
+        MetricKind::Proportion => Unit::Rate,
+        _ => Unit::Number,
+    };
+    format!(
+        "{}, {variant}: {} vs {} control, {} (always-valid {conf}: {} to {}): {}",
+        g.name,
+        value(unit, g.variant),
+        value(unit, g.control),
+        abs_diff(unit, g.variant - g.control),
+        abs_diff(unit, g.change.interval.low),
+        abs_diff(unit, g.change.interval.high),
+        if g.harmed {
+            "significantly worse: it blocks shipping"
+        } else {
+            "not significantly worse"
+        }
+    )
 }
 
 /// The design, status and audit trail.

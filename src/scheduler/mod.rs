@@ -397,7 +397,7 @@ async fn execute(
     match &job.kind {
         JobKind::Analysis => {
             let tz = app.settings.report.timezone.0;
-            crate::analytics::service::analyse(&app.store, &app.settings.detectors, now, tz)
+            crate::analytics::service::analyse(&app.store, &app.settings, now, tz)
                 .await
                 .map(|_| ())
                 .or_else(|e| match e {

@@ -11,15 +11,14 @@ use super::modal::{when, who};
 use crate::app::abtest::AbtestAnswer;
 use crate::app::schedule::{ScheduleAnswer, Scheduled};
 use crate::experiments::calc::{CalcResult, PlanResult};
-use crate::experiments::design::{Kind, MetricType, Status};
-use crate::experiments::render::{
-    abs_diff, confidence, num, signed_pct, unit_name, value, verdict_sentence,
-};
+use crate::experiments::design::{Kind, Status};
+use crate::experiments::render::{abs_diff, confidence, unit_name, value, verdict_sentence, Unit};
 use crate::experiments::ExperimentResult;
+use crate::format::thousands;
+use crate::format::{number as num, p_value, signed_percent as signed_pct};
 use crate::health::{Health, State};
 use crate::stats::analysis::{Outcome, Verdict};
 use crate::store::{ExperimentEvent, StoredExperiment};
-use crate::text::thousands;
 
 /// Tests listed in one answer; the terminal lists them all.
 const LIST_MAX: usize = 20;
@@ -188,14 +187,7 @@ pub fn design_fields(e: &StoredExperiment) -> Vec<String> {
             )
         })
         .collect();
-    let baseline = match d.metric_type {
-        MetricType::Mean => format!(
-            "{} (sd {})",
-            num(d.baseline),
-            d.baseline_sd.map(num).unwrap_or_else(|| "—".into())
-        ),
-        m => value(m, d.baseline),
-    };
+    let baseline = crate::experiments::render::baseline_text(d);
     let duration = match d.planned_days {
         Some(days) => format!(
             "{} {} · about {days} day{} at the expected traffic",
@@ -334,23 +326,23 @@ pub fn results_card(
                 "*{}*{} · {} · {} {}",
                 escape(name),
                 if i == 0 { " (control)" } else { "" },
-                value(d.metric_type, arm.value),
+                value(Unit::of(d), arm.value),
                 count(arm.units),
                 unit_name(e)
             );
             if let Some(c) = a.comparisons.iter().find(|c| c.arm == i) {
-                let lift = match (c.relative, c.sequential_relative) {
+                let lift = match (c.lift(), c.sequential_relative) {
                     (Some(rel), Some(seq)) => format!(
                         "lift *{}* (always-valid {conf}: {} to {})",
-                        signed_pct(rel.estimate),
+                        signed_pct(rel),
                         signed_pct(seq.interval.low),
                         signed_pct(seq.interval.high)
                     ),
                     _ => format!(
                         "difference *{}* (always-valid {conf}: {} to {})",
-                        abs_diff(d.metric_type, c.absolute.estimate),
-                        abs_diff(d.metric_type, c.sequential.interval.low),
-                        abs_diff(d.metric_type, c.sequential.interval.high)
+                        abs_diff(Unit::of(d), c.absolute.estimate),
+                        abs_diff(Unit::of(d), c.sequential.interval.low),
+                        abs_diff(Unit::of(d), c.sequential.interval.high)
                     ),
                 };
                 row.push_str(&format!("\n{lift} · {}", outcome_words(c.outcome)));
@@ -379,18 +371,21 @@ pub fn results_card(
                 parts.push(format!("{chance} chance to beat the control"));
             }
             if let Some(p) = c.fixed_p_value {
-                parts.push(format!("fixed-horizon p = {p:.3} (for information only)"));
+                parts.push(format!(
+                    "fixed-horizon p = {} (for information only)",
+                    p_value(p)
+                ));
             }
             if !parts.is_empty() {
                 notes.push(format!("{}: {}", escape(name), parts.join(", ")));
             }
         }
-        if let Some((arm, metric)) = a.guardrail_harm.first() {
-            let name = d.variants.get(*arm).map_or("?", |v| v.name.as_str());
+        for g in &a.guardrails {
+            let name = d.variants.get(g.arm).map_or("?", |v| v.name.as_str());
             notes.push(format!(
-                "⛔ {} hurts the guardrail {}",
-                escape(name),
-                escape(metric)
+                "{} {}",
+                if g.harmed { "⛔" } else { "🛡️" },
+                escape(&crate::experiments::render::guardrail_line(name, g, &conf))
             ));
         }
         notes.push(
@@ -475,8 +470,9 @@ fn plan(p: &PlanResult) -> Message {
 
 /// `/vibe abtest calc`: each variant against the control, the p-value and the lift.
 fn calc(r: &CalcResult) -> Message {
-    let conf = format!("{:.0}%", (1.0 - r.alpha) * 100.0);
-    let fmt = |x: f64| value(r.metric, x);
+    let conf = confidence(r.alpha);
+    let unit = Unit::of_metric(r.metric);
+    let fmt = |x: f64| value(unit, x);
     let mut b = Vec::new();
     let arms: Vec<String> = r
         .arms
@@ -491,23 +487,27 @@ fn calc(r: &CalcResult) -> Message {
         })
         .collect();
     for c in &r.comparisons {
-        let lift = match (c.relative_lift, c.relative_interval) {
-            (Some(l), Some(iv)) => format!(
-                "lift *{}* ({conf}: {} to {})",
+        let mut lift = format!(
+            "difference *{}* ({conf}: {} to {})",
+            abs_diff(unit, c.difference),
+            abs_diff(unit, c.difference_interval.low),
+            abs_diff(unit, c.difference_interval.high)
+        );
+        if let (Some(l), Some(iv)) = (c.relative_lift, c.relative_interval) {
+            lift.push_str(&format!(
+                " · lift *{}* ({conf}: {} to {})",
                 signed_pct(l),
                 signed_pct(iv.low),
                 signed_pct(iv.high)
-            ),
-            _ => format!(
-                "difference *{}* ({conf}: {} to {})",
-                abs_diff(r.metric, c.difference),
-                abs_diff(r.metric, c.difference_interval.low),
-                abs_diff(r.metric, c.difference_interval.high)
-            ),
-        };
+            ));
+        }
         let p = match c.p_value_adjusted {
-            Some(adj) => format!("p = {:.4} (Holm-adjusted {adj:.4})", c.p_value),
-            None => format!("p = {:.4}", c.p_value),
+            Some(adj) => format!(
+                "p = {} (Holm-adjusted {})",
+                p_value(c.p_value),
+                p_value(adj)
+            ),
+            None => format!("p = {}", p_value(c.p_value)),
         };
         let mark = if c.p_value_adjusted.unwrap_or(c.p_value) < r.alpha {
             "🟢"
@@ -520,12 +520,19 @@ fn calc(r: &CalcResult) -> Message {
         )));
     }
     b.push(blocks::fields(&arms));
-    b.push(blocks::context(&[format!(
+    let mut note = format!(
         "{} · fixed-horizon, two-sided: valid for one look at a sample fixed in advance",
         r.comparisons.first().map_or("", |c| c.test)
-    )]));
+    );
+    if r.comparisons.len() > 1 {
+        note.push_str(&format!(
+            "\n{}",
+            crate::experiments::calc::multiplicity_note(r)
+        ));
+    }
+    b.push(blocks::context(&[note]));
     let text = match r.p_value {
-        Some(p) => format!("A/B calculation: p = {p:.4}"),
+        Some(p) => format!("A/B calculation: p = {}", p_value(p)),
         None => format!("A/B calculation of {} arms", r.arms.len()),
     };
     blocks::split(&text, b).remove(0)

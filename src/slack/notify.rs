@@ -63,8 +63,8 @@ fn lift_chart(
         .iter()
         .filter_map(|c| {
             let name = e.design.variants.get(c.arm)?.name.clone();
-            let (est, look) = match (&c.relative, &c.sequential_relative) {
-                (Some(rel), Some(look)) => (rel.estimate, look),
+            let (est, look) = match (c.lift(), &c.sequential_relative) {
+                (Some(rel), Some(look)) => (rel, look),
                 _ => (c.absolute.estimate, &c.sequential),
             };
             Some((

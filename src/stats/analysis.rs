@@ -10,7 +10,9 @@
 use super::bayes::{bayes_view, BayesView};
 use super::dist::t_ppf;
 use super::hypothesis::{poisson_rate_score, two_proportion_z, welch};
-use super::intervals::{lift, wilson, Lift};
+use super::intervals::{
+    lift, mean_log_ratio, proportion_log_ratio, rate_log_ratio, wilson, Lift, LogRatio,
+};
 use super::sequential::{ConfidenceSequence, SequentialLook};
 use super::srm::{srm, SrmCheck};
 use super::{
@@ -18,7 +20,8 @@ use super::{
 };
 
 /// How the metric is measured, which fixes the test (never chosen from the data).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MetricKind {
     /// Conversions per unit: two-proportion z-test.
     Proportion,
@@ -88,19 +91,36 @@ pub struct ArmSummary {
 }
 
 /// One variant against the control.
+impl Comparison {
+    /// The relative lift shown: `b/a − 1` from the log ratio where there is one (the same
+    /// number, except that a variant with no conversions is estimated as its interval is,
+    /// with 0.5 added), else the delta method's.
+    pub fn lift(&self) -> Option<f64> {
+        self.log_ratio
+            .map(|l| l.lift())
+            .or(self.relative.map(|r| r.estimate))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Comparison {
     /// Index of the variant (1-based among arms; 0 is the control).
     pub arm: usize,
     pub absolute: Lift,
+    /// The relative lift by the delta method on the ratio, as GrowthBook computes it: the
+    /// Bayesian view's posterior. Intervals of the lift come from `log_ratio`.
     pub relative: Option<Lift>,
+    /// The log of the ratio variant / control, on which lift intervals are built; absent when
+    /// a mean is zero or negative (those lifts keep the delta method's interval).
+    pub log_ratio: Option<LogRatio>,
     /// Always-valid interval of the absolute difference, at the split alpha.
     pub sequential: SequentialLook,
-    /// Always-valid interval of the relative lift.
+    /// Always-valid interval of the relative lift: the sequence's width on the log ratio,
+    /// mapped back, so it never passes −100%.
     pub sequential_relative: Option<SequentialLook>,
     /// Fixed-horizon two-sided p-value, for information only.
     pub fixed_p_value: Option<f64>,
-    /// Fixed-horizon interval of the relative lift, for information only.
+    /// Fixed-horizon interval of the relative lift (log scale), for information only.
     pub fixed_relative_interval: Option<Interval>,
     pub bayes: Option<BayesView>,
     pub outcome: Outcome,
@@ -141,6 +161,21 @@ pub enum Verdict {
     Inconclusive,
 }
 
+/// A guardrail of one variant against the control: both values, the change and its
+/// always-valid interval.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GuardrailLook {
+    pub name: String,
+    pub arm: usize,
+    pub metric: MetricKind,
+    pub higher_is_better: bool,
+    pub control: f64,
+    pub variant: f64,
+    /// Variant minus control, with its always-valid interval at the split alpha.
+    pub change: SequentialLook,
+    pub harmed: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Analysis {
     pub arms: Vec<ArmSummary>,
@@ -148,6 +183,8 @@ pub struct Analysis {
     pub alpha_per_comparison: Alpha,
     pub srm: Option<SrmCheck>,
     pub guardrail_harm: Vec<(usize, String)>,
+    /// Every guardrail of every variant, harmed or not.
+    pub guardrails: Vec<GuardrailLook>,
     pub verdict: Verdict,
 }
 
@@ -213,6 +250,28 @@ fn lifts(a: &ArmData, b: &ArmData) -> Result<(Lift, Option<Lift>)> {
             Ok((lift(&x, &y, prop, false)?, lift(&x, &y, prop, true).ok()))
         }
     }
+}
+
+/// The log ratio of the variant to the control, where the metric has one.
+fn log_ratio(a: &ArmData, b: &ArmData) -> Option<LogRatio> {
+    match (a, b) {
+        (ArmData::Proportion(x), ArmData::Proportion(y)) => proportion_log_ratio(*x, *y).ok(),
+        (ArmData::Mean(x), ArmData::Mean(y)) => mean_log_ratio(x, y).ok(),
+        (ArmData::Rate(x), ArmData::Rate(y)) => rate_log_ratio(*x, *y).ok(),
+        _ => None,
+    }
+}
+
+/// A look of the sequence on the log ratio, mapped back to a lift.
+fn lift_look(cs: &ConfidenceSequence, l: &LogRatio, n: f64) -> Result<SequentialLook> {
+    let look = cs.look(l.log_ratio, l.std_error, n)?;
+    Ok(SequentialLook {
+        interval: Interval {
+            low: look.interval.low.exp_m1(),
+            high: look.interval.high.exp_m1(),
+        },
+        p_value: look.p_value,
+    })
 }
 
 fn fixed_p(a: &ArmData, b: &ArmData) -> Option<f64> {
@@ -326,8 +385,10 @@ pub fn analyse(
             Err(e) => return Err(e),
         };
         let sequential = cs.look(absolute.estimate, absolute.std_error, n)?;
-        let sequential_relative = match relative {
-            Some(r) if r.std_error > 0.0 => Some(cs.look(r.estimate, r.std_error, n)?),
+        let log_ratio = log_ratio(control, arm);
+        let sequential_relative = match (&log_ratio, &relative) {
+            (Some(l), _) if l.std_error > 0.0 => Some(lift_look(&cs, l, n)?),
+            (None, Some(r)) if r.std_error > 0.0 => Some(cs.look(r.estimate, r.std_error, n)?),
             _ => None,
         };
         let mut outcome = side(&sequential, plan.higher_is_better);
@@ -348,18 +409,22 @@ pub fn analyse(
         comparisons.push(Comparison {
             arm: i,
             fixed_p_value: fixed_p(control, arm),
-            fixed_relative_interval: relative.as_ref().and_then(|r| {
-                if r.df.is_finite() {
-                    r.interval(plan.alpha).ok()
-                } else {
-                    Some(Interval::around(
-                        r.estimate,
-                        super::dist::norm_isf(plan.alpha.get() / 2.0) * r.std_error,
-                    ))
-                }
-            }),
+            fixed_relative_interval: match &log_ratio {
+                Some(l) => l.interval(plan.alpha).ok(),
+                None => relative.as_ref().and_then(|r| {
+                    if r.df.is_finite() {
+                        r.interval(plan.alpha).ok()
+                    } else {
+                        Some(Interval::around(
+                            r.estimate,
+                            super::dist::norm_isf(plan.alpha.get() / 2.0) * r.std_error,
+                        ))
+                    }
+                }),
+            },
             absolute,
             relative,
+            log_ratio,
             sequential,
             sequential_relative,
             bayes,
@@ -368,6 +433,7 @@ pub fn analyse(
     }
 
     let mut guardrail_harm = Vec::new();
+    let mut guardrail_looks = Vec::new();
     for g in guardrails {
         check_arms(g.metric, &g.arms)?;
         if g.arms.len() != arms.len() {
@@ -385,9 +451,20 @@ pub fn analyse(
                 absolute.std_error,
                 g.arms[0].size() + arm.size(),
             )?;
-            if side(&look, g.higher_is_better) == Outcome::Worse {
+            let harmed = side(&look, g.higher_is_better) == Outcome::Worse;
+            if harmed {
                 guardrail_harm.push((i, g.name.clone()));
             }
+            guardrail_looks.push(GuardrailLook {
+                name: g.name.clone(),
+                arm: i,
+                metric: g.metric,
+                higher_is_better: g.higher_is_better,
+                control: summarise(&g.arms[0], plan.alpha).value,
+                variant: summarise(arm, plan.alpha).value,
+                change: look,
+                harmed,
+            });
         }
     }
 
@@ -404,6 +481,7 @@ pub fn analyse(
         alpha_per_comparison: alpha_i,
         srm: srm_check,
         guardrail_harm,
+        guardrails: guardrail_looks,
         verdict,
     })
 }
@@ -490,6 +568,52 @@ mod unit {
 
     fn p(c: u64, n: u64) -> ArmData {
         ArmData::Proportion(Proportion::new(c, n).unwrap())
+    }
+
+    /// A lift interval from the sequence is the sequence on the log ratio: never past −100%,
+    /// and on the same side of zero as the difference's.
+    #[test]
+    fn sequential_lifts_stay_above_minus_100_percent() {
+        for arms in [
+            vec![p(60, 400), p(2, 400)],
+            vec![p(60, 400), p(0, 400)],
+            vec![p(2000, 20000), p(2600, 20000)],
+            vec![p(200, 2000), p(150, 2000), p(260, 2000)],
+        ] {
+            let a = analyse(&plan(arms.len()), &arms, &[], false).unwrap();
+            for c in &a.comparisons {
+                let r = c.sequential_relative.unwrap();
+                assert!(r.interval.low > -1.0, "{arms:?}: {r:?}");
+                let fixed = c.fixed_relative_interval.unwrap();
+                assert!(fixed.low > -1.0, "{arms:?}: {fixed:?}");
+                let d = c.sequential.interval;
+                // With a handful of conversions the normal approximations of the two scales
+                // part; the decision follows the difference.
+                let few = arms
+                    .iter()
+                    .any(|a| matches!(a, ArmData::Proportion(x) if x.conversions < 10));
+                if !few {
+                    assert_eq!(d.low > 0.0, r.interval.low > 0.0, "{arms:?}: {d:?} {r:?}");
+                    assert_eq!(d.high < 0.0, r.interval.high < 0.0, "{arms:?}: {d:?} {r:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn guardrails_show_their_numbers() {
+        let g = Guardrail {
+            name: "hide rate".into(),
+            metric: MetricKind::Proportion,
+            higher_is_better: false,
+            arms: vec![p(60, 20000), p(160, 20000)],
+        };
+        let a = analyse(&plan(2), &[p(2000, 20000), p(2600, 20000)], &[g], false).unwrap();
+        let look = &a.guardrails[0];
+        assert_eq!((look.arm, look.harmed), (1, true));
+        assert!((look.control - 0.003).abs() < 1e-12 && (look.variant - 0.008).abs() < 1e-12);
+        assert!(look.change.interval.low > 0.0, "{look:?}");
+        assert_eq!(a.guardrail_harm, vec![(1, "hide rate".to_string())]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::bayes::bayes_view;
 use super::hypothesis::{poisson_rate_score, two_proportion_z, welch};
-use super::intervals::{lift, newcombe, wilson};
+use super::intervals::{katz, lift, mean_log_ratio, newcombe, rate_log_ratio, wilson};
 use super::multiple::{adjust, Correction};
 use super::power::*;
 use super::sequential::ConfidenceSequence;
@@ -358,5 +358,71 @@ fn bayesian_view() {
                 close(what, got, want, REL, c);
             }
         }
+    }
+}
+
+fn ratio() -> Value {
+    serde_json::from_str(include_str!("../../tests/golden/ratio_intervals.json")).expect("json")
+}
+
+/// A lift interval (of `b/a − 1`) against a library's interval of the ratio `b/a`. A ratio
+/// under a millionth is a lift of −100% to the precision a lift has, and is compared absolutely.
+fn close_ratio(got: Interval, want: &Value, rel: f64, case: &Value) {
+    for (what, got, want) in [("low", got.low, &want[0]), ("high", got.high, &want[1])] {
+        let want = f(want);
+        if want < 1e-6 {
+            assert!(
+                (got + 1.0 - want).abs() < 1e-15,
+                "{what}: {got} vs {want} in {case}"
+            );
+        } else {
+            close(what, got + 1.0, want, rel, case);
+        }
+    }
+}
+
+#[test]
+fn log_ratio_intervals_of_proportions() {
+    let g = ratio();
+    for c in cases(&g, "proportions") {
+        let a = Proportion::new(u(&c["a"][0]), u(&c["a"][1])).unwrap();
+        let b = Proportion::new(u(&c["b"][0]), u(&c["b"][1])).unwrap();
+        let alpha = Alpha::new(f(&c["alpha"])).unwrap();
+        for (method, adjusted) in [("log", false), ("log_adjusted", true)] {
+            let got = katz(a, b, adjusted).and_then(|r| r.interval(alpha));
+            match &c[method] {
+                Value::Null => assert!(got.is_err(), "{method} {c}"),
+                want => close_ratio(got.unwrap(), want, REL, c),
+            }
+        }
+    }
+}
+
+#[test]
+fn log_ratio_intervals_of_rates() {
+    let g = ratio();
+    for c in cases(&g, "rates") {
+        let a = RateStats::new(u(&c["a"][0]), f(&c["a"][1])).unwrap();
+        let b = RateStats::new(u(&c["b"][0]), f(&c["b"][1])).unwrap();
+        let alpha = Alpha::new(f(&c["alpha"])).unwrap();
+        let got = rate_log_ratio(a, b)
+            .and_then(|r| r.interval(alpha))
+            .unwrap();
+        close_ratio(got, &c["wald_log"], REL, c);
+    }
+}
+
+#[test]
+fn log_ratio_intervals_of_means() {
+    let g = ratio();
+    for c in cases(&g, "means") {
+        let (a, b) = (mean_stats(&c["a"]), mean_stats(&c["b"]));
+        let r = mean_log_ratio(&a, &b).unwrap();
+        close("log ratio", r.log_ratio, f(&c["log_ratio"]), REL, c);
+        close("standard error", r.std_error, f(&c["std_error"]), REL, c);
+        close("df", r.df, f(&c["df"]), REL, c);
+        let got = r.interval(Alpha::new(f(&c["alpha"])).unwrap()).unwrap();
+        let rel = if r.df > 1e5 { REL_HUGE_DF } else { REL };
+        close_ratio(got, &c["ratio_interval"], rel, c);
     }
 }

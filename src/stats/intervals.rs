@@ -1,7 +1,7 @@
 //! Confidence intervals for rates and for differences and lifts between arms.
 
 use super::dist::{norm_isf, t_ppf};
-use super::{checked, Alpha, Interval, MeanStats, Proportion, Result, StatsError};
+use super::{checked, Alpha, Interval, MeanStats, Proportion, RateStats, Result, StatsError};
 
 /// Wilson score interval for a rate (statsmodels' `proportion_confint`, method "wilson").
 pub fn wilson(p: Proportion, alpha: Alpha) -> Result<Interval> {
@@ -102,6 +102,124 @@ impl Lift {
         let half = checked("interval", q * self.std_error)?;
         Ok(Interval::around(self.estimate, half))
     }
+}
+
+/// The ratio of `b` to `a` on the log scale: ln(b/a) with its standard error and the degrees of
+/// freedom of its quantile (infinite for the normal). Relative lifts are built from it, so their
+/// intervals are never symmetric around the estimate and never pass −100%.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LogRatio {
+    pub log_ratio: f64,
+    pub std_error: f64,
+    pub df: f64,
+}
+
+impl LogRatio {
+    /// The relative lift `b/a − 1`.
+    pub fn lift(&self) -> f64 {
+        self.log_ratio.exp_m1()
+    }
+
+    /// The lift interval for `ln(b/a) ± half`.
+    pub fn lift_interval(&self, half: f64) -> Interval {
+        Interval {
+            low: (self.log_ratio - half).exp_m1(),
+            high: (self.log_ratio + half).exp_m1(),
+        }
+    }
+
+    /// The fixed-horizon two-sided lift interval at `alpha`: the t quantile at `df`, the normal
+    /// one when `df` is infinite.
+    pub fn interval(&self, alpha: Alpha) -> Result<Interval> {
+        let q = if self.df.is_finite() {
+            t_ppf(1.0 - alpha.get() / 2.0, self.df)
+        } else {
+            norm_isf(alpha.get() / 2.0)
+        };
+        Ok(self.lift_interval(checked("interval", q * self.std_error)?))
+    }
+}
+
+/// The log of the ratio of two rates `b/a` (Katz): Var = 1/c − 1/n per arm (statsmodels'
+/// `confint_proportions_2indep`, compare "ratio", method "log"); `adjusted` adds 0.5 to every
+/// count and total first (method "log-adjusted"), which keeps the log defined when an arm has
+/// no conversions.
+pub fn katz(a: Proportion, b: Proportion, adjusted: bool) -> Result<LogRatio> {
+    let add = if adjusted { 0.5 } else { 0.0 };
+    let (ca, na) = (a.conversions as f64 + add, a.units as f64 + add);
+    let (cb, nb) = (b.conversions as f64 + add, b.units as f64 + add);
+    if ca <= 0.0 {
+        return Err(StatsError::ZeroBaseline);
+    }
+    if cb <= 0.0 {
+        return Err(StatsError::NoEvents);
+    }
+    let var = 1.0 / ca - 1.0 / na + 1.0 / cb - 1.0 / nb;
+    Ok(LogRatio {
+        log_ratio: checked("lift", (cb / nb).ln() - (ca / na).ln())?,
+        std_error: checked("standard error", var.max(0.0).sqrt())?,
+        df: f64::INFINITY,
+    })
+}
+
+/// The log ratio vibe uses for two rates: Katz's, adjusted only when the variant has no
+/// conversions (a control without any has no lift to speak of).
+pub fn proportion_log_ratio(a: Proportion, b: Proportion) -> Result<LogRatio> {
+    if a.conversions == 0 {
+        return Err(StatsError::ZeroBaseline);
+    }
+    katz(a, b, b.conversions == 0)
+}
+
+/// The log of the ratio of two Poisson rates: Var = 1/events per arm (statsmodels'
+/// `confint_poisson_2indep`, compare "ratio", method "wald-log").
+pub fn rate_log_ratio(a: RateStats, b: RateStats) -> Result<LogRatio> {
+    if a.events == 0 {
+        return Err(StatsError::ZeroBaseline);
+    }
+    if b.events == 0 {
+        return Err(StatsError::NoEvents);
+    }
+    Ok(LogRatio {
+        log_ratio: checked("lift", (b.rate() / a.rate()).ln())?,
+        std_error: checked(
+            "standard error",
+            (1.0 / a.events as f64 + 1.0 / b.events as f64).sqrt(),
+        )?,
+        df: f64::INFINITY,
+    })
+}
+
+/// The log of the ratio of two means by the delta method, Var(ln m) = s²/(n m²) per arm, with
+/// the Welch–Satterthwaite degrees of freedom of those variances. Only for positive means: a
+/// metric that can be zero or negative on average has no ratio, and its lift stays on the
+/// delta method of [`lift`].
+pub fn mean_log_ratio(a: &MeanStats, b: &MeanStats) -> Result<LogRatio> {
+    for s in [a, b] {
+        if s.n < 2 {
+            return Err(StatsError::TooFewUnits {
+                what: "a lift",
+                min: 2,
+                got: s.n,
+            });
+        }
+    }
+    let (ma, mb) = (a.mean()?, b.mean()?);
+    if ma <= 0.0 || mb <= 0.0 {
+        return Err(StatsError::ZeroBaseline);
+    }
+    let (na, nb) = (a.n as f64, b.n as f64);
+    let qa = a.variance()? / (na * ma * ma);
+    let qb = b.variance()? / (nb * mb * mb);
+    if qa + qb <= 0.0 {
+        return Err(StatsError::NoVariation);
+    }
+    let df = (qa + qb).powi(2) / (qa * qa / (na - 1.0) + qb * qb / (nb - 1.0));
+    Ok(LogRatio {
+        log_ratio: checked("lift", (mb / ma).ln())?,
+        std_error: checked("standard error", (qa + qb).sqrt())?,
+        df: checked("degrees of freedom", df)?,
+    })
 }
 
 #[cfg(test)]

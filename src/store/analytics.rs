@@ -457,7 +457,8 @@ impl Store {
         Ok(Raised::Opened(id))
     }
 
-    /// Open alerts (and snoozed ones whose snooze ran out), newest first.
+    /// Open alerts (and snoozed ones whose snooze ran out), most important first
+    /// ([`StoredAlert::importance`]).
     pub async fn open_alerts(&self, now: i64) -> Result<Vec<StoredAlert>> {
         let rows = sqlx::query(
             &format!("SELECT {ALERT_COLUMNS} \
@@ -466,7 +467,9 @@ impl Store {
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(alert_row).collect()
+        let mut alerts = rows.iter().map(alert_row).collect::<Result<Vec<_>>>()?;
+        alerts.sort_by(StoredAlert::importance);
+        Ok(alerts)
     }
 
     /// One alert, whatever its status.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 const CORE: &[&str] = &[
     "src/domain",
     "src/stats",
-    "src/text.rs",
+    "src/format.rs",
     "src/analytics/charts.rs",
     "src/analytics/detect.rs",
     "src/analytics/forecast.rs",

@@ -7,6 +7,7 @@ venv=${GOLDEN_VENV:-$here/.venv}
 python3 -m venv "$venv/stats"
 "$venv/stats/bin/pip" install -q scipy statsmodels
 "$venv/stats/bin/python" "$here/generate.py"
+"$venv/stats/bin/python" "$here/generate_ratio.py"
 # gbstats pins an old pandas: its own environment.
 python3 -m venv "$venv/gbstats"
 "$venv/gbstats/bin/pip" install -q gbstats

@@ -2,8 +2,8 @@
 
 use super::super::actions::Action;
 use super::super::blocks::{self, escape, Message};
+use crate::format::thousands;
 use crate::store::{Evidence, Severity, StoredAlert};
-use crate::text::thousands;
 use slack_morphism::prelude::SlackBlock;
 
 /// Open alerts with their evidence, each with Acknowledge and Snooze buttons; `done` is a
@@ -116,7 +116,7 @@ fn evidence_line(e: &Evidence) -> Option<String> {
                 escape(metric),
                 thousands(*previous),
                 thousands(*current),
-                crate::text::signed_percent(-fall)
+                crate::format::signed_percent(-fall)
             ),
             format!("{current_from} to {current_to} vs {previous_from} to {previous_to}"),
         ],

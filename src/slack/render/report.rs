@@ -3,10 +3,11 @@
 
 use super::super::blocks::{self, escape, Message};
 use super::severity_icon;
+use crate::analytics::model::{Severity, StoredAlert};
 use crate::analytics::report::{KpiBlock, PeriodKind, PostLine, Report};
 use crate::domain::RateBase;
 use crate::experiments::design::Status;
-use crate::text::thousands;
+use crate::format::thousands;
 
 /// A report as Slack messages: the summary for the channel, the details for its thread.
 #[derive(Debug, Clone, PartialEq)]
@@ -249,7 +250,7 @@ fn engagements_phrase(r: &Report) -> String {
             .unwrap_or_else(|| "—".into()),
         e.changes
             .engagements
-            .map(|c| format!(" ({})", crate::text::signed_percent(c)))
+            .map(|c| format!(" ({})", crate::format::signed_percent(c)))
             .unwrap_or_default()
     )
 }
@@ -313,9 +314,15 @@ fn test_lines(tests: &[TestLine]) -> String {
         .join("\n")
 }
 
-fn alert_lines(r: &Report, max: usize) -> String {
-    let mut lines: Vec<String> = r
-        .alerts
+/// The most important alerts (they come ordered), at least `max` of them and every critical
+/// one however many there are.
+fn alert_lines(alerts: &[StoredAlert], max: usize) -> String {
+    let critical = alerts
+        .iter()
+        .filter(|a| a.alert.severity == Severity::Critical)
+        .count();
+    let max = max.max(critical);
+    let mut lines: Vec<String> = alerts
         .iter()
         .take(max)
         .map(|a| {
@@ -326,11 +333,8 @@ fn alert_lines(r: &Report, max: usize) -> String {
             )
         })
         .collect();
-    if r.alerts.len() > max {
-        lines.push(format!(
-            "…and {} more: `/vibe alerts`",
-            r.alerts.len() - max
-        ));
+    if alerts.len() > max {
+        lines.push(format!("…and {} more: `/vibe alerts`", alerts.len() - max));
     }
     lines.join("\n")
 }
@@ -361,10 +365,14 @@ pub fn daily_digest(r: &Report, tests: &[TestLine], symbol: &str) -> Message {
     if let Some(top) = r.top_posts.first() {
         b.push(blocks::section(&format!("*Top post* {}", post_line(top))));
     }
-    b.push(blocks::section(&if r.alerts.is_empty() {
+    b.extend(blocks::sections(&if r.alerts.is_empty() {
         "*Alerts* none open ✅".to_string()
     } else {
-        format!("*Alerts* ({} open)\n{}", r.alerts.len(), alert_lines(r, 3))
+        format!(
+            "*Alerts* ({} open)\n{}",
+            r.alerts.len(),
+            alert_lines(&r.alerts, 3)
+        )
     }));
     if !tests.is_empty() {
         b.extend(blocks::sections(&format!(
@@ -449,10 +457,10 @@ pub fn weekly_digest(r: &Report, tests: &[TestLine], symbol: &str) -> ReportMess
         )));
     }
     if !r.alerts.is_empty() {
-        b.push(blocks::section(&format!(
+        b.extend(blocks::sections(&format!(
             "*Alerts* ({} open)\n{}",
             r.alerts.len(),
-            alert_lines(r, 5)
+            alert_lines(&r.alerts, 5)
         )));
     }
     if !tests.is_empty() {
@@ -586,6 +594,43 @@ fn thread_messages(r: &Report, symbol: &str, text: &str) -> Vec<Message> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analytics::model::{AlertKind, AlertStatus, Evidence, NewAlert};
+
+    #[test]
+    fn a_digest_shows_every_critical_alert_first() {
+        let alert = |id: i64, severity: Severity| StoredAlert {
+            id,
+            alert: NewAlert {
+                kind: AlertKind::PerformanceDrop,
+                severity,
+                subject: String::new(),
+                account_id: None,
+                dedupe_key: id.to_string(),
+                message: format!("alert {id} ({severity})"),
+                evidence: Evidence::Other(Default::default()),
+            },
+            status: AlertStatus::Open,
+            opened_at: id,
+            snoozed_until: None,
+            decided_by: None,
+        };
+        let mut alerts: Vec<StoredAlert> = (1..=5)
+            .map(|i| alert(i, Severity::Warning))
+            .chain((6..=10).map(|i| alert(i, Severity::Critical)))
+            .collect();
+        alerts.sort_by(StoredAlert::importance);
+        let text = alert_lines(&alerts, 3);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 6, "{text}");
+        for (line, id) in lines.iter().zip([10, 9, 8, 7, 6]) {
+            assert!(line.ends_with(&format!("alert {id} (critical)")), "{text}");
+        }
+        assert_eq!(lines[5], "…and 5 more: `/vibe alerts`");
+        // Under the limit, the limit holds.
+        let text = alert_lines(&alerts[5..], 3);
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.starts_with(severity_icon(Severity::Warning)), "{text}");
+    }
 
     #[test]
     fn changes_show_direction_and_judgement_apart() {
