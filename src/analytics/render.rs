@@ -7,7 +7,7 @@ use super::kpi::Kpis;
 use super::report::{FunnelBlock, KpiBlock, PostLine, Report};
 use crate::analytics::forecast::Forecast;
 use crate::domain::RateBase;
-use crate::format::{signed_percent, thousands};
+use crate::format::{percent, signed_percent, thousands};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -65,8 +65,15 @@ fn opt(v: Option<i64>) -> String {
 }
 
 fn rate(v: Option<f64>) -> String {
-    v.map(|r| format!("{:.2}%", r * 100.0))
-        .unwrap_or_else(|| "–".into())
+    v.map(percent).unwrap_or_else(|| "–".into())
+}
+
+/// A post's rate with the base it divides by, or a dash where the platform reports none.
+fn rate_with_base(v: Option<f64>, base: Option<RateBase>) -> String {
+    match v {
+        Some(r) => format!("{} {}", percent(r), base_name(base)),
+        None => "–".into(),
+    }
 }
 
 fn delta(v: Option<f64>) -> String {
@@ -83,13 +90,37 @@ fn base_name(b: Option<RateBase>) -> &'static str {
     }
 }
 
+/// What the KPI table's engagement numbers mean, naming only what applies to this report.
+fn rate_footnote(r: &Report) -> String {
+    let mut s = "Engagements are likes + comments + shares + saves. Engagement rate divides them by reach, else impressions, else views, whichever the platform reports".to_string();
+    if r.platforms.len() > 1 {
+        s.push_str("; the total divides by each platform's own base");
+    }
+    s.push('.');
+    if r.platforms
+        .iter()
+        .any(|p| p.platform == crate::domain::Platform::Reddit)
+    {
+        s.push_str(" Reddit reports no reach, impressions or views: it has no rate.");
+    }
+    s
+}
+
+/// Columns of words rather than numbers: aligned left, numbers right.
+fn is_text_column(header: &str) -> bool {
+    matches!(
+        header,
+        "text" | "campaign" | "platform" | "post" | "published" | "account"
+    )
+}
+
 /// A table: Markdown pipes, or columns padded for a terminal.
 fn table(out: &mut String, style: Style, header: &[&str], rows: &[Vec<String>]) {
     match style {
         Style::Html => {
             // Numbers align right; names and post text align left.
             let class = |i: usize| {
-                if i == 0 || header[i] == "text" {
+                if i == 0 || is_text_column(header[i]) {
                     " class=\"l\""
                 } else {
                     ""
@@ -148,7 +179,7 @@ fn table(out: &mut String, style: Style, header: &[&str], rows: &[Vec<String>]) 
                     .enumerate()
                     .map(|(i, c)| {
                         let pad = widths[i].saturating_sub(c.chars().count());
-                        if i == 0 {
+                        if i == 0 || is_text_column(header[i]) {
                             format!("{c}{}", " ".repeat(pad))
                         } else {
                             format!("{}{c}", " ".repeat(pad))
@@ -217,7 +248,7 @@ fn post_rows(posts: &[PostLine]) -> Vec<Vec<String>> {
             vec![
                 format!("{}. {} @{}", i + 1, p.platform.display_name(), p.account),
                 thousands(p.engagements),
-                format!("{} {}", rate(p.engagement_rate), base_name(p.rate_base)),
+                rate_with_base(p.engagement_rate, p.rate_base),
                 p.published_at
                     .map(|t| t.format("%Y-%m-%d").to_string())
                     .unwrap_or_default(),
@@ -394,11 +425,7 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
         ],
         &rows,
     );
-    para(
-        &mut s,
-        style,
-        "Engagements are likes + comments + shares + saves. Engagement rate divides them by reach, else impressions, else views, whichever the platform reports; the total divides by each platform's own base. Reddit reports none of these.",
-    );
+    para(&mut s, style, &rate_footnote(r));
     if let Some(k) = r.total.current.engagement_rate_per_post_by_followers {
         para(
             &mut s,

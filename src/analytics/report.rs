@@ -548,7 +548,7 @@ pub fn build(input: ReportInput<'_>) -> Report {
 }
 
 fn pct(x: f64) -> String {
-    format!("{}{:.0}%", if x >= 0.0 { "+" } else { "" }, x * 100.0)
+    crate::format::signed_percent(x)
 }
 
 fn summarise(
@@ -573,8 +573,8 @@ fn summarise(
     }
     if let (Some(r), Some(c)) = (total.current.engagement_rate, total.changes.engagement_rate) {
         s.push(format!(
-            "Engagement rate {:.2}% ({} relative).",
-            r * 100.0,
+            "Engagement rate {} ({} relative).",
+            crate::format::percent(r),
             pct(c)
         ));
     }

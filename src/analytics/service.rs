@@ -9,6 +9,9 @@ use super::report::{self, history_days, period_end, Period, PeriodKind, Report, 
 use crate::config::Settings;
 use crate::domain::Platform;
 use crate::store::{Store, StoreError};
+use std::collections::HashSet;
+
+use super::kpi::FunnelRow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -20,6 +23,15 @@ pub enum ReportError {
     BadRange { from: NaiveDate, to: NaiveDate },
     #[error("{days} days is too long for one report: a report covers at most {MAX_REPORT_DAYS} days (three years); ask for a shorter range")]
     RangeTooLong { days: i64 },
+    #[error("no data from {from} to {to}{}", match .span {
+        Some((first, last)) => format!(": the data runs from {first} to {last}; ask for a period inside it"),
+        None => ": nothing has been imported for these accounts yet".to_string(),
+    })]
+    NoData {
+        from: NaiveDate,
+        to: NaiveDate,
+        span: Option<(NaiveDate, NaiveDate)>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -131,6 +143,16 @@ pub async fn build_report(
     let load_from = period.previous_from - Days::new(history_days(&period)).min(Days::new(400));
     let load_from = load_from.min(period.to - Days::new(detect::HISTORY_DAYS));
     let days = store.account_days(&ids, load_from, period.to).await?;
+    let in_period = |d: NaiveDate| d >= period.from && d <= period.to;
+    if !days.iter().any(|r| in_period(r.day))
+        && !funnel_has_period(store, &ids, req, &period).await?
+    {
+        return Err(ReportError::NoData {
+            from: period.from,
+            to: period.to,
+            span: store.data_span(&ids).await?,
+        });
+    }
     let posts_from = period.from.min(period.to - Days::new(29));
     let posts = store.post_series(&ids, posts_from, period.to).await?;
     let funnel = store
@@ -192,6 +214,25 @@ pub async fn build_report(
     .await
 }
 
+/// Whether the paid funnel has a day in the period (a brand may have campaigns and no posts).
+async fn funnel_has_period(
+    store: &Store,
+    ids: &[i64],
+    req: &ReportRequest,
+    period: &Period,
+) -> Result<bool, ReportError> {
+    Ok(!store
+        .funnel_rows(
+            ids,
+            req.brand.as_deref(),
+            req.platform,
+            period.from,
+            period.to,
+        )
+        .await?
+        .is_empty())
+}
+
 /// Runs pure CPU work on tokio's blocking pool.
 async fn off_the_workers<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
@@ -233,6 +274,19 @@ pub async fn analyse(
     let days = store.account_days(&ids, from, end).await?;
     let posts = store.post_series(&ids, end - Days::new(29), end).await?;
     let funnel = store.funnel_rows(&ids, None, None, from, end).await?;
+    let week_from = end - Days::new(detect::WINDOW - 1);
+    let known: HashSet<i64> = ids.iter().copied().collect();
+    let seen_this_week: HashSet<i64> = days
+        .iter()
+        .filter(|r| r.day >= week_from)
+        .map(|r| r.account)
+        .collect();
+    let campaign_key = |r: &FunnelRow| format!("high_cost_per_lead:{}:{}", r.platform, r.campaign);
+    let campaigns_this_week: HashSet<String> = funnel
+        .iter()
+        .filter(|r| r.day >= week_from)
+        .map(campaign_key)
+        .collect();
     let settings = detectors.clone();
     let found = off_the_workers(move || {
         detect::detect(&DetectInput {
@@ -261,13 +315,32 @@ pub async fn analyse(
             out.opened.push(id);
         }
     }
-    let keep: Vec<String> = found.iter().map(|d| d.alert.dedupe_key.clone()).collect();
-    out.resolved = store
-        .resolve_alerts_except(
-            crate::analytics::model::AlertKind::ALL,
-            &keep,
-            now.timestamp(),
-        )
-        .await?;
+    // An alert not found again is settled only where the detectors could see its subject:
+    // cleared when the account (or campaign) has data this week, its data gone when the
+    // account no longer exists or the campaign has no data at all; otherwise nothing is known
+    // and it stays as it is.
+    let found_keys: HashSet<&str> = found.iter().map(|d| d.alert.dedupe_key.as_str()).collect();
+    let campaigns: HashSet<String> = store
+        .campaign_totals()
+        .await?
+        .into_iter()
+        .map(|c| format!("high_cost_per_lead:{}:{}", c.platform, c.campaign))
+        .collect();
+    for (id, key, account) in store.unresolved_alerts().await? {
+        if found_keys.contains(key.as_str()) {
+            continue;
+        }
+        let cleared = match account {
+            Some(a) if !known.contains(&a) => false,
+            Some(a) if seen_this_week.contains(&a) => true,
+            Some(_) => continue,
+            None if campaigns_this_week.contains(&key) => true,
+            None if !campaigns.contains(&key) && key.starts_with("high_cost_per_lead:") => false,
+            None => continue,
+        };
+        if store.settle_alert(id, cleared, now.timestamp()).await? {
+            out.resolved += 1;
+        }
+    }
     Ok(out)
 }

@@ -328,10 +328,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::FAILURE);
             }
+            let asked = days.unwrap_or(settings.demo.days);
+            let days = asked.clamp(7, 730);
+            if days != asked {
+                eprintln!(
+                    "note: the demo makes between 7 and 730 days of data; making {days} instead of {asked}."
+                );
+            }
             let plan = DemoPlan {
                 seed: seed.unwrap_or(settings.demo.seed),
                 now: demo::demo_now(chrono::Utc::now()),
-                days: days.unwrap_or(settings.demo.days).clamp(7, 730),
+                days,
             };
             let data = demo::generate(&plan);
             store.delete_demo_data().await?;

@@ -34,19 +34,26 @@ pub(super) async fn print_demo_tests(store: &Store, ids: &[i64]) -> anyhow::Resu
 
 /// `1 post`, `2,000 posts`.
 fn plural(n: usize, noun: &str) -> String {
-    let s = if n == 1 { "" } else { "s" };
-    format!("{} {noun}{s}", thousands(n as i64))
+    crate::format::counted(n as u64, noun, &format!("{noun}s"))
 }
 
 pub(super) fn print_import(r: &import::ImportReport) {
     let secs = r.elapsed.as_secs_f64();
+    // A rate only where there is enough to measure one.
+    let speed = if r.rows >= 1000 && secs > 0.0 {
+        format!(" ({} rows/s)", thousands((r.rows as f64 / secs) as i64))
+    } else {
+        String::new()
+    };
     outln!(
-        "Imported {} ({}): {} rows in {secs:.2} s ({} rows/s)",
+        "Imported {} ({}): {} in {secs:.2} s{speed}",
         r.path.display(),
         r.format,
-        thousands(r.rows as i64),
-        thousands((r.rows as f64 / secs.max(1e-9)) as i64)
+        plural(r.rows as usize, "row"),
     );
+    if r.rows == 0 {
+        outln!("  warning: the file held no data rows, only a header: nothing was imported");
+    }
     let s = &r.stats;
     outln!(
         "  wrote {} of {}, {} and {} for {}; {} of rollups rebuilt",
@@ -59,8 +66,11 @@ pub(super) fn print_import(r: &import::ImportReport) {
     );
     if !r.skipped.is_empty() {
         outln!(
-            "  skipped {} invalid row(s):",
-            r.skipped.iter().filter(|i| i.line > 0).count()
+            "  skipped {}:",
+            plural(
+                r.skipped.iter().filter(|i| i.line > 0).count(),
+                "invalid row"
+            )
         );
         for issue in &r.skipped {
             outln!("    {}", issue.located(&r.path));

@@ -114,6 +114,10 @@ pub async fn post(
             tracing::info!(channel, scope, "digest skipped: no accounts yet");
             return Ok(false);
         }
+        Err(e @ ReportError::NoData { .. }) => {
+            tracing::info!(channel, "digest skipped: {e}");
+            return Ok(false);
+        }
         Err(e) => return Err(e.to_string()),
     };
     let tests = test_lines(app, kind, at).await?;

@@ -87,6 +87,26 @@ impl Store {
             .and_then(parse_day))
     }
 
+    /// The first and last day any of the accounts has data.
+    pub async fn data_span(&self, accounts: &[i64]) -> Result<Option<(NaiveDate, NaiveDate)>> {
+        if accounts.is_empty() {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT MIN(day), MAX(day) FROM account_daily WHERE account_id IN ({})",
+            list(self.backend, 1, accounts.len())
+        );
+        let mut q = sqlx::query_as::<_, (Option<String>, Option<String>)>(&sql);
+        for a in accounts {
+            q = q.bind(*a);
+        }
+        let (first, last) = q.fetch_one(&self.pool).await?;
+        Ok(first
+            .as_deref()
+            .and_then(parse_day)
+            .zip(last.as_deref().and_then(parse_day)))
+    }
+
     /// Daily rollups of the accounts for days in `from..=to`.
     pub async fn account_days(
         &self,
@@ -337,6 +357,9 @@ impl Raised {
     }
 }
 
+/// Who resolved an alert whose data went away (deleted or replaced) rather than cleared.
+pub const DATA_GONE: &str = "data_gone";
+
 const ALERT_COLUMNS: &str = "id, kind, severity, subject, dedupe_key, message, evidence, status, \
      opened_at, snoozed_until, decided_by, account_id";
 
@@ -377,7 +400,7 @@ impl Store {
     pub async fn raise_alert(&self, a: &NewAlert, now: i64, cooldown_secs: i64) -> Result<Raised> {
         let mut tx = self.begin_write().await?;
         let latest = sqlx::query(
-            "SELECT id, status, snoozed_until, updated_at FROM alerts WHERE dedupe_key = $1 \
+            "SELECT id, status, snoozed_until, updated_at, decided_by FROM alerts WHERE dedupe_key = $1 \
              ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, id DESC LIMIT 1",
         )
         .bind(a.dedupe_key.as_str())
@@ -386,6 +409,10 @@ impl Store {
         if let Some(r) = latest {
             let (id, status, snoozed_until, updated_at): (i64, String, Option<i64>, i64) =
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let decided_by: Option<String> = r.try_get(4)?;
+            // Only a condition that really cleared (or that a person resolved) cools down;
+            // one resolved because its data went away comes back at once.
+            let cleared = decided_by.as_deref() != Some(DATA_GONE);
             match status.as_str() {
                 "snoozed" if snoozed_until.is_none_or(|u| u <= now) => {
                     let reopened = sqlx::query(
@@ -414,7 +441,7 @@ impl Store {
                     tx.commit().await?;
                     return Ok(Raised::Reopened(id));
                 }
-                "resolved" if now - updated_at < cooldown_secs => {
+                "resolved" if cleared && now - updated_at < cooldown_secs => {
                     return Ok(Raised::CoolingDown(id));
                 }
                 "resolved" => {}
@@ -526,8 +553,37 @@ impl Store {
         Ok(true)
     }
 
+    /// Alerts not yet resolved: id, dedupe key and account.
+    pub async fn unresolved_alerts(&self) -> Result<Vec<(i64, String, Option<i64>)>> {
+        let rows = sqlx::query(
+            "SELECT id, dedupe_key, account_id FROM alerts WHERE status <> 'resolved' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    /// Resolves an alert the detectors settled: `cleared` when they looked at its subject's
+    /// data and the condition is gone (a cooldown then holds back its return), otherwise
+    /// because the data it describes is gone. Returns false if it was already resolved.
+    pub async fn settle_alert(&self, id: i64, cleared: bool, now: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE alerts SET status = 'resolved', decided_by = $1, updated_at = $2 \
+             WHERE id = $3 AND status <> 'resolved'",
+        )
+        .bind(if cleared { "detector" } else { DATA_GONE })
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     /// Resolves alerts of `kinds` not yet resolved whose condition the latest detection didn't
-    /// find again.
+    /// find again, as cleared.
     pub async fn resolve_alerts_except(
         &self,
         kinds: &[AlertKind],

@@ -147,6 +147,20 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let posts = format!("SELECT id FROM posts WHERE account_id IN ({demo})");
+        // Alerts about the demo's data go with it: the data they describe is replaced, so
+        // they neither cleared nor should a cooldown hold back their return.
+        let demo_campaigns = format!(
+            "SELECT 'high_cost_per_lead:' || platform || ':' || campaign FROM funnel_daily WHERE account_id IN ({demo})"
+        );
+        let demo_alerts = format!(
+            "SELECT id FROM alerts WHERE account_id IN ({demo}) OR dedupe_key IN ({demo_campaigns})"
+        );
+        for sql in [
+            format!("DELETE FROM notifications WHERE kind LIKE 'alert%' AND subject_id IN ({demo_alerts})"),
+            format!("DELETE FROM alerts WHERE id IN ({demo_alerts})"),
+        ] {
+            sqlx::query(&sql).execute(&mut *tx).await?;
+        }
         for sql in [
             format!("DELETE FROM post_snapshots WHERE post_id IN ({posts})"),
             format!("DELETE FROM post_daily WHERE post_id IN ({posts})"),

@@ -321,5 +321,86 @@ async fn demo_analysis_finds_the_planted_drop_and_viral_posts_once() {
     assert!(text.contains("| Instagram |"), "{text}");
     let bad = db.vibe(&["report", "yearly"], &[]);
     assert_eq!(bad.status.code(), Some(2));
+    // A period with no data says so, and where the data is, instead of empty tables.
+    let empty = db.vibe(
+        &["report", "--from", "2020-01-01", "--to", "2020-01-31"],
+        &[],
+    );
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(
+        stderr(&empty).contains("no data from 2020-01-01 to 2020-01-31: the data runs from "),
+        "{}",
+        stderr(&empty)
+    );
+    assert!(stdout(&empty).is_empty(), "{}", stdout(&empty));
+
+    // The alerts come most severe first.
+    let rank = |s: &str| ["info", "warning", "critical"].iter().position(|x| *x == s);
+    let severities: Vec<usize> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| rank(a["severity"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!(
+        severities.windows(2).all(|w| w[0] >= w[1]),
+        "{severities:?}"
+    );
+    // After the demo replaces its data, every condition the detectors count is listed: none
+    // is held back by a cooldown for data that was replaced rather than cleared.
+    assert!(db.vibe(&["demo", "--days", "60"], &[]).status.success());
+    let rerun = stdout(&db.vibe(&["analyze"], &[]));
+    let counted: usize = rerun
+        .split("Detectors: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{rerun}"));
+    let alerts = db.vibe(&["alerts", "--format", "json"], &[]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&alerts)).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), counted, "{rerun}");
+    assert!(counted > 0);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn only_a_condition_that_really_cleared_cools_down() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let now = Utc::now().timestamp();
+    // Its data went away (deleted or replaced): back at once when found again.
+    let Raised::Opened(gone) = store
+        .raise_alert(&alert("drop:9"), now, COOLDOWN)
+        .await
+        .unwrap()
+    else {
+        panic!("opens");
+    };
+    assert!(store.settle_alert(gone, false, now + 60).await.unwrap());
+    assert!(
+        !store.settle_alert(gone, false, now + 61).await.unwrap(),
+        "once"
+    );
+    assert!(matches!(
+        store.raise_alert(&alert("drop:9"), now + 120, COOLDOWN).await.unwrap(),
+        Raised::Opened(id) if id != gone
+    ));
+    // Seen and cleared: the cooldown holds back its return.
+    let Raised::Opened(cleared) = store
+        .raise_alert(&alert("drop:8"), now, COOLDOWN)
+        .await
+        .unwrap()
+    else {
+        panic!("opens");
+    };
+    assert!(store.settle_alert(cleared, true, now + 60).await.unwrap());
+    assert_eq!(
+        store
+            .raise_alert(&alert("drop:8"), now + 120, COOLDOWN)
+            .await
+            .unwrap(),
+        Raised::CoolingDown(cleared)
+    );
+    store.close().await;
     db.cleanup().await;
 }

@@ -53,8 +53,7 @@ fn judged(x: Option<f64>) -> &'static str {
 }
 
 fn rate(v: Option<f64>) -> String {
-    v.map(|r| format!("{:.2}%", r * 100.0))
-        .unwrap_or_else(|| "—".into())
+    v.map(crate::format::percent).unwrap_or_else(|| "—".into())
 }
 
 fn base_word(b: Option<RateBase>) -> &'static str {
@@ -137,12 +136,18 @@ fn post_line(p: &PostLine) -> String {
         .map(|t| blocks::truncate(&t.split_whitespace().collect::<Vec<_>>().join(" "), 80))
         .unwrap_or_else(|| p.post_id.clone());
     format!(
-        "{} @{} · {} engagements · {} {} · “{}”",
+        "{} @{} · {} engagements{} · “{}”",
         p.platform.display_name(),
         escape(&p.account),
         thousands(p.engagements),
-        rate(p.engagement_rate),
-        base_word(p.rate_base).trim_start_matches("by "),
+        match p.engagement_rate {
+            Some(_) => format!(
+                " · {} {}",
+                rate(p.engagement_rate),
+                base_word(p.rate_base).trim_start_matches("by ")
+            ),
+            None => String::new(),
+        },
         escape(&text)
     )
 }
