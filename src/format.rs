@@ -131,15 +131,17 @@ fn signed(x: f64, decimals: usize, unit: &str) -> String {
     }
 }
 
-/// A multiple: `33.9x`, `120x` from 120.4.
+/// A multiple with three significant digits: `0.72x`, `4.39x`, `33.9x`, `120x`.
 pub fn multiple(x: f64) -> String {
     if !x.is_finite() {
         return "–".into();
     }
-    if x.abs() >= 100.0 {
+    if x.abs() >= 99.95 {
         format!("{}x", whole(x))
-    } else {
+    } else if x.abs() >= 9.995 {
         format!("{x:.1}x")
+    } else {
+        format!("{x:.2}x")
     }
 }
 
@@ -254,7 +256,9 @@ mod tests {
         }
         for (x, want) in [
             (33.94, "33.9x"),
-            (2.5, "2.5x"),
+            (2.5, "2.50x"),
+            (0.724, "0.72x"),
+            (9.996, "10.0x"),
             (120.4, "120x"),
             (1234.0, "1,234x"),
         ] {

@@ -213,6 +213,102 @@ impl Evidence {
         }
     }
 
+    /// The numbers, labelled, one phrase each, with costs in `symbol`'s currency.
+    pub fn lines(&self, symbol: &str) -> Vec<String> {
+        use crate::format::{money, percent, signed_percent, thousands, whole};
+        match self {
+            Evidence::PerformanceDrop {
+                metric,
+                current,
+                previous,
+                fall,
+                current_from,
+                current_to,
+                previous_from,
+                previous_to,
+                ..
+            } => vec![
+                format!(
+                    "{metric} {} → {} ({})",
+                    thousands(*previous),
+                    thousands(*current),
+                    signed_percent(-fall)
+                ),
+                format!("{current_from} to {current_to} vs {previous_from} to {previous_to}"),
+            ],
+            Evidence::LowEngagement {
+                rate,
+                base,
+                engagements,
+                threshold,
+                ..
+            } => vec![
+                format!(
+                    "engagement rate {} (threshold {})",
+                    percent(*rate),
+                    percent(*threshold)
+                ),
+                format!(
+                    "{} engagements over a base of {}",
+                    engagements.map(thousands).unwrap_or_else(|| "–".into()),
+                    thousands(*base)
+                ),
+            ],
+            Evidence::ViralPost {
+                engagements,
+                median,
+                per_hour,
+                median_per_hour,
+                posts_compared,
+                ..
+            } => vec![
+                format!(
+                    "{} engagements vs a median of {}",
+                    thousands(*engagements),
+                    whole(*median)
+                ),
+                format!(
+                    "{} an hour vs {}",
+                    crate::format::number(*per_hour),
+                    crate::format::number(*median_per_hour)
+                ),
+                format!(
+                    "{} compared",
+                    crate::format::counted(*posts_compared as u64, "post", "posts")
+                ),
+            ],
+            Evidence::HighCostPerLead {
+                cost_per_lead,
+                leads,
+                own_median,
+                peer_median,
+                ..
+            } => {
+                let mut p = vec![format!(
+                    "cost per lead {} over {}",
+                    money(*cost_per_lead, symbol),
+                    crate::format::counted((*leads).max(0) as u64, "lead", "leads")
+                )];
+                if let Some(m) = own_median {
+                    p.push(format!("its own median {}", money(*m, symbol)));
+                }
+                if let Some(m) = peer_median {
+                    p.push(format!("other campaigns' median {}", money(*m, symbol)));
+                }
+                p
+            }
+            Evidence::Other(o) => o
+                .iter()
+                .filter(|(_, v)| v.is_number() || v.is_string())
+                .take(8)
+                .map(|(k, v)| match v {
+                    serde_json::Value::Number(n) => format!("{k}: {n}"),
+                    other => format!("{k}: {}", other.as_str().unwrap_or_default()),
+                })
+                .collect(),
+        }
+    }
+
     /// As stored.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
@@ -308,6 +404,33 @@ mod tests {
                 e.magnitude()
             );
         }
+    }
+
+    #[test]
+    fn evidence_reads_in_the_brands_currency_and_units() {
+        assert_eq!(
+            cpl(317.4, Some(100.0), Some(9.37)).lines("€"),
+            [
+                "cost per lead €317.40 over 3 leads",
+                "its own median €100.00",
+                "other campaigns' median €9.37"
+            ]
+        );
+        assert_eq!(drop(0.3).lines("$")[0], "reach 100 → 70 (-30.0%)");
+        let low = Evidence::LowEngagement {
+            account: 1,
+            rate: 0.0023,
+            base: 120000,
+            engagements: Some(276),
+            threshold: 0.005,
+        };
+        assert_eq!(
+            low.lines("$"),
+            [
+                "engagement rate 0.23% (threshold 0.50%)",
+                "276 engagements over a base of 120,000"
+            ]
+        );
     }
 
     #[test]

@@ -303,13 +303,13 @@ pub fn forecast_lines(r: &Report) -> Vec<String> {
 /// An amount in minor units as whole currency, or "–".
 pub fn money(cents: Option<i64>, currency_symbol: &str) -> String {
     cents
-        .map(|c| format!("{currency_symbol}{}", thousands(c / 100)))
+        .map(|c| crate::format::money_whole(c, currency_symbol))
         .unwrap_or_else(|| "–".into())
 }
 
 /// A cost with cents, or "–".
 pub fn cost(v: Option<f64>, currency_symbol: &str) -> String {
-    v.map(|x| format!("{currency_symbol}{x:.2}"))
+    v.map(|x| crate::format::money(x, currency_symbol))
         .unwrap_or_else(|| "–".into())
 }
 
@@ -431,8 +431,8 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
             &mut s,
             style,
             &format!(
-                "Per post by followers (benchmark definition): {:.3}%.",
-                k * 100.0
+                "Per post by followers (benchmark definition): {}.",
+                percent(k)
             ),
         );
     }
@@ -475,7 +475,7 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
                 cost(f.rates.cost_per_acquisition),
                 f.rates
                     .roas
-                    .map(|x| format!("{x:.2}x"))
+                    .map(crate::format::multiple)
                     .unwrap_or_else(|| "–".into()),
                 f.rates
                     .roi
@@ -497,7 +497,7 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
                     money(c.funnel.revenue_cents),
                     c.rates
                         .roas
-                        .map(|x| format!("{x:.2}x"))
+                        .map(crate::format::multiple)
                         .unwrap_or_else(|| "–".into()),
                 ]
             })

@@ -641,15 +641,15 @@ fn recommend(
             if means.len() >= 2 && best.1 > 1.3 * worst.1 {
                 out.push(Recommendation {
                     text: format!(
-                        "On {}, favour {} posts: they earned {:.1}x the engagement rate of {} posts this period.",
+                        "On {}, favour {} posts: they earned {} the engagement rate of {} posts this period.",
                         b.platform.display_name(),
                         best.0,
-                        best.1 / worst.1,
+                        crate::format::multiple(best.1 / worst.1),
                         worst.0
                     ),
                     evidence: format!(
-                        "{} {} posts averaged {:.2}%, {} {} posts {:.2}% (observational: not a controlled test)",
-                        best.2, best.0, best.1 * 100.0, worst.2, worst.0, worst.1 * 100.0
+                        "{} {} posts averaged {}, {} {} posts {} (observational: not a controlled test)",
+                        best.2, best.0, crate::format::percent(best.1), worst.2, worst.0, crate::format::percent(worst.1)
                     ),
                 });
             }
@@ -709,7 +709,7 @@ fn recommend(
         {
             if v > 1.2 * mean_all {
                 out.push(Recommendation {
-                    text: format!("Publish more between {:02}:00 and {:02}:00 UTC: posts then earned {:.0}% more engagement than average.", h, h + 3, (v / mean_all - 1.0) * 100.0),
+                    text: format!("Publish more between {:02}:00 and {:02}:00 UTC: posts then earned {} more engagement than average.", h, h + 3, crate::format::signed_percent(v / mean_all - 1.0).trim_start_matches('+')),
                     evidence: format!("{} posts in that window vs {} in all (observational)", by_hour[&h].len(), overall.len()),
                 });
             }

@@ -218,7 +218,7 @@ fn answer_text(a: &AbtestAnswer) -> String {
                     e.status.as_str(),
                     e.design.kind.as_str(),
                     e.design.name.chars().take(32).collect::<String>(),
-                    e.design.planned_units,
+                    crate::format::count(e.design.planned_units),
                     e.verdict.as_deref().unwrap_or("")
                 );
             }

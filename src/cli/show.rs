@@ -141,7 +141,9 @@ pub(super) async fn print_demo(
     outln!("Paid campaigns:");
     for c in store.campaign_totals().await? {
         let cpl = match (c.spend_cents, c.leads) {
-            (Some(s), Some(l)) if l > 0 => format!("{symbol}{:.2}", s as f64 / 100.0 / l as f64),
+            (Some(s), Some(l)) if l > 0 => {
+                crate::format::money(s as f64 / 100.0 / l as f64, symbol)
+            }
             _ => "-".into(),
         };
         outln!(

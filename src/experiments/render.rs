@@ -361,8 +361,8 @@ pub fn results_text(e: &StoredExperiment, r: &ExperimentResult) -> String {
             };
             let _ = writeln!(
                 s,
-                "  Bayesian        {chance} chance to beat control; expected relative loss if shipped {:.2}%",
-                b.risk_treatment * 100.0
+                "  Bayesian        {chance} chance to beat control; expected relative loss if shipped {}",
+                percent(b.risk_treatment)
             );
         }
     }

@@ -279,7 +279,7 @@ async fn perform_inner(
                     ),
                 ),
             };
-            let card = render::alert_card(&a, Some(&line));
+            let card = render::alert_card(&a, Some(&line), app.settings.report.currency.symbol());
             let effects = Effects {
                 audit: Some(audit("done", None)),
                 outbox: update(&card),

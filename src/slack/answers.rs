@@ -356,7 +356,9 @@ pub fn results_card(
                 "⚠️ Sample ratio mismatch (p = {:.1e}): units were not split as planned",
                 srm.p_value
             )),
-            (Some(srm), false) => notes.push(format!("Split as planned (p = {:.2})", srm.p_value)),
+            (Some(srm), false) => {
+                notes.push(format!("Split as planned (p = {})", p_value(srm.p_value)))
+            }
             (None, false) => {}
         }
         for c in &a.comparisons {

@@ -151,11 +151,14 @@ async fn messages(
                 return Err(gone("alert"));
             };
             let (key, card) = if kind == NotificationKind::AlertOpened {
-                (format!("alert:{subject}"), render::alert_card(&a, None))
+                (
+                    format!("alert:{subject}"),
+                    render::alert_card(&a, None, app.settings.report.currency.symbol()),
+                )
             } else {
                 (
                     format!("alert:{subject}:again:{notification}"),
-                    render::alert_reopened_card(&a),
+                    render::alert_reopened_card(&a, app.settings.report.currency.symbol()),
                 )
             };
             Ok(vec![outbox::post(&key, channel, None, &card, None)])

@@ -2,7 +2,6 @@
 
 use super::super::actions::Action;
 use super::super::blocks::{self, escape, Message};
-use crate::format::thousands;
 use crate::store::{Evidence, Severity, StoredAlert};
 use slack_morphism::prelude::SlackBlock;
 
@@ -66,22 +65,28 @@ fn alert_buttons(id: i64) -> SlackBlock {
 
 /// One alert as posted to the alerts channel: severity, evidence, and buttons while it is
 /// open; `decided` replaces the buttons with who did what.
-pub fn alert_card(a: &StoredAlert, decided: Option<&str>) -> Message {
-    alert_message(a, None, decided)
+pub fn alert_card(a: &StoredAlert, decided: Option<&str>, symbol: &str) -> Message {
+    alert_message(a, None, decided, symbol)
 }
 
 /// An alert announced again because its snooze ran out while its condition still holds.
-pub fn alert_reopened_card(a: &StoredAlert) -> Message {
+pub fn alert_reopened_card(a: &StoredAlert, symbol: &str) -> Message {
     alert_message(
         a,
         Some("🔁 Its snooze ran out and the condition still holds."),
         None,
+        symbol,
     )
 }
 
-fn alert_message(a: &StoredAlert, note: Option<&str>, decided: Option<&str>) -> Message {
+fn alert_message(
+    a: &StoredAlert,
+    note: Option<&str>,
+    decided: Option<&str>,
+    symbol: &str,
+) -> Message {
     let mut b = vec![blocks::section(&alert_text(a))];
-    if let Some(evidence) = evidence_line(&a.alert.evidence) {
+    if let Some(evidence) = evidence_line(&a.alert.evidence, symbol) {
         b.push(blocks::context(&[evidence]));
     }
     if let Some(note) = note {
@@ -97,93 +102,8 @@ fn alert_message(a: &StoredAlert, note: Option<&str>, decided: Option<&str>) -> 
     )
 }
 
-/// The numbers behind an alert, labelled.
-fn evidence_line(e: &Evidence) -> Option<String> {
-    let parts: Vec<String> = match e {
-        Evidence::PerformanceDrop {
-            metric,
-            current,
-            previous,
-            fall,
-            current_from,
-            current_to,
-            previous_from,
-            previous_to,
-            ..
-        } => vec![
-            format!(
-                "{} {} → {} ({})",
-                escape(metric),
-                thousands(*previous),
-                thousands(*current),
-                crate::format::signed_percent(-fall)
-            ),
-            format!("{current_from} to {current_to} vs {previous_from} to {previous_to}"),
-        ],
-        Evidence::LowEngagement {
-            rate,
-            base,
-            engagements,
-            threshold,
-            ..
-        } => vec![
-            format!(
-                "engagement rate {:.2}% (threshold {:.2}%)",
-                rate * 100.0,
-                threshold * 100.0
-            ),
-            format!(
-                "{} engagements over a base of {}",
-                engagements.map(thousands).unwrap_or_else(|| "—".into()),
-                thousands(*base)
-            ),
-        ],
-        Evidence::ViralPost {
-            engagements,
-            median,
-            per_hour,
-            median_per_hour,
-            posts_compared,
-            ..
-        } => vec![
-            format!(
-                "{} engagements vs a median of {median:.0}",
-                thousands(*engagements)
-            ),
-            format!("{per_hour:.1} an hour vs {median_per_hour:.1}"),
-            format!("{posts_compared} posts compared"),
-        ],
-        Evidence::HighCostPerLead {
-            cost_per_lead,
-            leads,
-            own_median,
-            peer_median,
-            ..
-        } => {
-            let mut p = vec![format!(
-                "cost per lead {cost_per_lead:.2} over {leads} leads"
-            )];
-            if let Some(m) = own_median {
-                p.push(format!("its own median {m:.2}"));
-            }
-            if let Some(m) = peer_median {
-                p.push(format!("other campaigns' median {m:.2}"));
-            }
-            p
-        }
-        Evidence::Other(o) => o
-            .iter()
-            .filter(|(_, v)| v.is_number() || v.is_string())
-            .take(8)
-            .map(|(k, v)| match v {
-                serde_json::Value::Number(n) => format!("{}: {}", escape(k), n),
-                other => format!(
-                    "{}: {}",
-                    escape(k),
-                    escape(other.as_str().unwrap_or_default())
-                ),
-            })
-            .collect(),
-    };
+/// The numbers behind an alert, labelled and escaped.
+fn evidence_line(e: &Evidence, symbol: &str) -> Option<String> {
+    let parts: Vec<String> = e.lines(symbol).iter().map(|l| escape(l)).collect();
     (!parts.is_empty()).then(|| format!("Evidence: {}", parts.join(" · ")))
 }

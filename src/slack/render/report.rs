@@ -122,7 +122,7 @@ fn kpi_fields(
         };
         f.push(format!(
             "*Cost per lead*\n{}  {judged_cost}",
-            now.map(|x| format!("{symbol}{x:.2}"))
+            now.map(|x| crate::format::money(x, symbol))
                 .unwrap_or_else(|| "—".into())
         ));
     }
@@ -556,7 +556,7 @@ fn thread_messages(r: &Report, symbol: &str, text: &str) -> Vec<Message> {
             cost(f.previous_rates.cost_per_lead, symbol),
             f.rates
                 .roas
-                .map(|x| format!("{x:.2}x"))
+                .map(crate::format::multiple)
                 .unwrap_or_else(|| "—".into()),
         );
         for c in &f.campaigns {
