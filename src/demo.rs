@@ -55,6 +55,72 @@ pub struct PlantedDrop {
     pub reach_lost: f64,
 }
 
+/// One planted event and whether the detectors found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// The planted event in words, or the condition found that nothing planted.
+    pub what: String,
+    /// The alert that found it: `#12`.
+    pub alert: Option<i64>,
+    pub planted: bool,
+}
+
+impl DemoData {
+    /// Each planted event next to the alert that found it, then any alert nothing planted.
+    pub fn findings(&self, alerts: &[crate::analytics::model::StoredAlert]) -> Vec<Finding> {
+        use crate::analytics::model::{AlertKind, Evidence};
+        let mut used = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        let mut find =
+            |what: String, hit: &dyn Fn(&crate::analytics::model::StoredAlert) -> bool| {
+                let alert = alerts.iter().find(|a| hit(a)).map(|a| a.id);
+                used.extend(alert);
+                out.push(Finding {
+                    what,
+                    alert,
+                    planted: true,
+                });
+            };
+        for v in &self.viral_posts {
+            find(
+                format!(
+                    "viral post on {} @{} ({}x the usual engagement)",
+                    v.platform.display_name(),
+                    v.handle,
+                    v.boost
+                ),
+                &|a| matches!(&a.alert.evidence, Evidence::ViralPost { post, .. } if *post == v.post_id),
+            );
+        }
+        let d = &self.drop;
+        let subject = format!("{} @{}", d.platform.display_name(), d.handle);
+        find(
+            format!(
+                "performance drop on {subject} (reach down {})",
+                crate::format::signed_percent(-d.reach_lost).trim_start_matches('-')
+            ),
+            &|a| a.alert.kind == AlertKind::PerformanceDrop && a.alert.subject == subject,
+        );
+        find(
+            format!("costly campaign {}", self.costly_campaign),
+            &|a| matches!(&a.alert.evidence, Evidence::HighCostPerLead { campaign, .. } if *campaign == self.costly_campaign),
+        );
+        for a in alerts {
+            // The drop is one event however many of its measures fell.
+            let same_drop =
+                a.alert.kind == AlertKind::PerformanceDrop && a.alert.subject == subject;
+            if !used.contains(&a.id) && !same_drop {
+                out.push(Finding {
+                    what: a.alert.message.clone(),
+                    alert: Some(a.id),
+                    planted: false,
+                });
+            }
+        }
+        out
+    }
+}
+
 struct AccountSpec {
     brand: &'static str,
     platform: Platform,
@@ -184,6 +250,10 @@ const ACCOUNTS: [AccountSpec; 10] = [
     },
 ];
 
+/// The range of a post's organic luck, as a multiple of its expected reach.
+const ORGANIC_LOW: f64 = 0.75;
+const ORGANIC_HIGH: f64 = 1.33;
+
 /// Index in [`ACCOUNTS`] of the account whose reach drops.
 const DROP_ACCOUNT: usize = 6;
 /// Full days before today during which the drop holds (today too).
@@ -261,9 +331,9 @@ const CAMPAIGNS: [Campaign; 4] = [
         account: 8,
         name: "spa-partners",
         days: 75,
-        spend: 230.0,
+        spend: 400.0,
         cpm: 38.0,
-        ctr: 0.006,
+        ctr: 0.012,
         lead_rate: 0.035,
         conversion_rate: 0.10,
         order_value: 420.0,
@@ -311,6 +381,18 @@ fn weekday_factor(platform: Platform, day: Weekday) -> f64 {
         (Platform::X, true) => 0.85,
         _ => 1.0,
     }
+}
+
+/// Posts an account publishes on `day`: the same number in every run of seven days (its weekly
+/// count spread over fixed weekdays), so a week-over-week change comes from how posts did, not
+/// from how many there happened to be.
+fn posts_on(per_day: f64, day: NaiveDate) -> u32 {
+    let weekly = (per_day * 7.0).round().max(1.0) as u32;
+    let slot = day.weekday().num_days_from_monday();
+    // Spread the remainder evenly: with 2 a week, Monday and Thursday.
+    let extra = weekly % 7;
+    let on = (0..extra).any(|i| i * 7 / extra.max(1) == slot);
+    weekly / 7 + u32::from(on)
 }
 
 /// Relative engagement by publish hour (UTC): a late-morning and an evening peak.
@@ -433,7 +515,7 @@ pub fn generate(plan: &DemoPlan) -> DemoData {
     let first = today - Days::new(u64::from(plan.days.max(1)) - 1);
     // The drop covers the whole last full week (the detectors' window) and today.
     let drop_from = today - Days::new(DROP_DAYS);
-    let noise = LogNormal::new(0.0, 0.55).unwrap_or_else(|_| unreachable!("valid parameters"));
+    let noise = LogNormal::new(0.0, 0.3).unwrap_or_else(|_| unreachable!("valid parameters"));
     let follower_noise = Normal::new(0.0, 1.0).unwrap_or_else(|_| unreachable!("valid parameters"));
     let mut records = Vec::new();
     let mut viral_posts = Vec::new();
@@ -473,9 +555,7 @@ pub fn generate(plan: &DemoPlan) -> DemoData {
                 }));
             }
 
-            let expected = spec.posts_per_day * weekday_factor(spec.platform, day.weekday()).sqrt();
-            let mut n_posts =
-                expected.floor() as u32 + u32::from(rng.gen::<f64>() < expected.fract());
+            let mut n_posts = posts_on(spec.posts_per_day, day);
             let is_viral_day = viral_day == Some(day) && !viral_done;
             if is_viral_day {
                 n_posts = n_posts.max(1);
@@ -493,9 +573,21 @@ pub fn generate(plan: &DemoPlan) -> DemoData {
                 } else {
                     1.0
                 };
+                // Organic variation stays well under the detectors' threshold (3x the median),
+                // and a planted post gets its boost without luck either way, so what they find
+                // is what was planted.
+                let mut luck = || {
+                    let x = Distribution::<f64>::sample(&noise, &mut rng);
+                    if boost > 1.0 {
+                        1.0
+                    } else {
+                        x.clamp(ORGANIC_LOW, ORGANIC_HIGH)
+                    }
+                };
+                let (reach_luck, rate_luck) = (luck(), luck());
                 let mut reach = followers
                     * spec.reach_rate
-                    * noise.sample(&mut rng)
+                    * reach_luck
                     * weekday_factor(spec.platform, day.weekday())
                     * hour_factor(hour)
                     * (1.0 + 0.002 * t)
@@ -503,7 +595,7 @@ pub fn generate(plan: &DemoPlan) -> DemoData {
                 if dropping {
                     reach *= DROP_REACH_KEPT;
                 }
-                let rate = spec.engagement_rate * noise.sample(&mut rng).sqrt() * boost.sqrt();
+                let rate = spec.engagement_rate * rate_luck.sqrt() * boost.sqrt();
                 let lifetime = lifetime_metrics(spec.platform, reach, rate, &mut rng);
                 let id = post_id(spec.platform, &mut rng);
                 let text = texts[rng.gen_range(0..texts.len())].to_string();
@@ -643,6 +735,26 @@ mod tests {
             Record::Post(p) => Some(p),
             _ => None,
         })
+    }
+
+    #[test]
+    fn every_run_of_seven_days_holds_the_same_number_of_posts() {
+        let start = NaiveDate::from_ymd_opt(2026, 3, 4).unwrap();
+        for (per_day, weekly) in [
+            (0.2, 1),
+            (0.25, 2),
+            (0.4, 3),
+            (0.9, 6),
+            (1.6, 11),
+            (3.0, 21),
+        ] {
+            for from in 0..7 {
+                let n: u32 = (0..7)
+                    .map(|i| posts_on(per_day, start + Days::new(from + i)))
+                    .sum();
+                assert_eq!(n, weekly, "{per_day} a day from day {from}");
+            }
+        }
     }
 
     #[test]

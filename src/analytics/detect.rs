@@ -51,6 +51,37 @@ pub struct DetectInput<'a> {
     pub currency_symbol: &'a str,
 }
 
+/// Whether the later week's daily values are lower than the earlier week's by more than their
+/// day-to-day variation explains: Welch's t-test, one-sided at [`DROP_ALPHA`]. Days that vary not at all
+/// and fell are a fall.
+fn beyond_daily_noise(earlier: &[f64], later: &[f64]) -> bool {
+    let stats = |v: &[f64]| {
+        crate::stats::MeanStats::new(
+            v.len() as u64,
+            v.iter().sum(),
+            v.iter().map(|x| x * x).sum(),
+        )
+    };
+    let (Ok(a), Ok(b)) = (stats(earlier), stats(later)) else {
+        return false;
+    };
+    match crate::stats::hypothesis::welch(a, b, crate::stats::Alternative::Smaller) {
+        Ok(r) => r.p_value < DROP_ALPHA,
+        Err(crate::stats::StatsError::NoVariation) => {
+            b.mean().unwrap_or(0.0) < a.mean().unwrap_or(0.0)
+        }
+        Err(_) => false,
+    }
+}
+
+/// How unlikely a fall must be under the weeks' day-to-day variation to be called a drop. Days
+/// are not independent (a post earns over several), so this errs towards calling a fall.
+const DROP_ALPHA: f64 = 0.05;
+
+/// Posts an account needs in the earlier week before a fall is called a drop: with one or two
+/// posts a week, one post's luck moves the whole week.
+pub const MIN_POSTS_FOR_DROP: i64 = 3;
+
 /// Leads a campaign needs in a week before its cost per lead is compared with anything.
 pub const MIN_LEADS: i64 = 5;
 
@@ -87,6 +118,26 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
             ("engagements", cur.engagements, prev.engagements),
         ] {
             let (Some(c), Some(p)) = (c, p) else { continue };
+            if prev.posts < MIN_POSTS_FOR_DROP {
+                continue;
+            }
+            let daily = |from: NaiveDate| -> Vec<f64> {
+                (0..WINDOW)
+                    .filter_map(|i| {
+                        let d = from + Days::new(i);
+                        let k = kpis(&rows, d, d);
+                        if metric == "reach" {
+                            k.rate_denominator
+                        } else {
+                            k.engagements
+                        }
+                    })
+                    .map(|v| v as f64)
+                    .collect()
+            };
+            if !beyond_daily_noise(&daily(prev_from), &daily(cur_from)) {
+                continue;
+            }
             let min = if metric == "reach" {
                 s.drop_min_volume
             } else {
@@ -331,6 +382,36 @@ pub const HISTORY_DAYS: u64 = 5 * WINDOW;
 #[cfg(test)]
 mod unit {
     use super::*;
+
+    #[test]
+    fn a_drop_must_stand_out_from_day_to_day_variation() {
+        let week = |v: [f64; 7]| v.to_vec();
+        for (earlier, later, want) in [
+            // Every day about a third lower: a drop.
+            (
+                week([100.0, 120.0, 90.0, 110.0, 105.0, 95.0, 100.0]),
+                week([35.0, 40.0, 30.0, 38.0, 36.0, 33.0, 35.0]),
+                true,
+            ),
+            // A quarter lower on the week, but days swing from 20 to 200: luck.
+            (
+                week([20.0, 200.0, 40.0, 180.0, 30.0, 150.0, 80.0]),
+                week([150.0, 25.0, 110.0, 20.0, 90.0, 35.0, 95.0]),
+                false,
+            ),
+            // Flat days that fell are a fall; flat days that rose are not.
+            (week([10.0; 7]), week([5.0; 7]), true),
+            (week([5.0; 7]), week([10.0; 7]), false),
+            // Too few days to say.
+            (vec![100.0], vec![10.0], false),
+        ] {
+            assert_eq!(
+                beyond_daily_noise(&earlier, &later),
+                want,
+                "{earlier:?} → {later:?}"
+            );
+        }
+    }
     use crate::analytics::kpi::{idx, Funnel};
     use crate::domain::rollup::DayValues;
     use crate::domain::Platform;

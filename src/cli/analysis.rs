@@ -153,6 +153,7 @@ pub async fn analyze(store: &Store, settings: &Settings) -> anyhow::Result<ExitC
 pub async fn demo_report(
     store: &Store,
     settings: &Settings,
+    data: &crate::demo::DemoData,
     html: &std::path::Path,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
@@ -162,6 +163,18 @@ pub async fn demo_report(
         Err(ReportError::Store(e)) => return Err(e.into()),
         Err(e) => anyhow::bail!("{e}"),
     };
+    outln!("\nWhat was planted, and what the detectors found:");
+    for f in data.findings(&store.open_alerts(now.timestamp()).await?) {
+        match (f.planted, f.alert) {
+            (true, Some(id)) => outln!("  ✓ {}: alert #{id}", f.what),
+            (true, None) => outln!("  ✗ {}: not found", f.what),
+            (false, id) => outln!(
+                "  + not planted, found: {} (alert #{})",
+                f.what,
+                id.unwrap_or_default()
+            ),
+        }
+    }
     let req = ReportRequest::weekly_all(tz);
     let r = match service::build_report(store, settings, &req, now).await {
         Ok(r) => r,

@@ -352,7 +352,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let tests = demo::tests_demo::install(&store, &plan, &data).await?;
             print_demo(&store, settings, &plan, &data).await?;
             print_demo_tests(&store, &tests).await?;
-            analysis::demo_report(&store, settings, &html).await?;
+            analysis::demo_report(&store, settings, &data, &html).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }

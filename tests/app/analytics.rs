@@ -404,3 +404,51 @@ async fn only_a_condition_that_really_cleared_cools_down() {
     store.close().await;
     db.cleanup().await;
 }
+
+/// Whatever day and hour it runs, the demo's detectors find exactly what it planted: every
+/// viral post (the small Reddit account included), the drop and the costly campaign, and
+/// nothing else.
+#[tokio::test]
+async fn the_demo_finds_what_it_planted_on_every_weekday() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let settings = settings();
+    for offset in 0..7i64 {
+        let now = Utc
+            .with_ymd_and_hms(2026, 6, 1, 7 + 2 * (offset % 7) as u32, 0, 0)
+            .unwrap()
+            + chrono::Duration::days(offset);
+        let plan = vibe::demo::DemoPlan {
+            seed: settings.demo.seed,
+            now,
+            days: 60,
+        };
+        let data = vibe::demo::generate(&plan);
+        store.delete_demo_data().await.unwrap();
+        let mut ingest = store
+            .begin_ingest(vibe::store::Source::Demo, settings.import.batch_size)
+            .await
+            .unwrap();
+        for r in &data.records {
+            ingest.add(r).await.unwrap();
+        }
+        ingest.finish().await.unwrap();
+        service::analyse(&store, &settings, now, chrono_tz::UTC)
+            .await
+            .unwrap();
+        let open = store.open_alerts(now.timestamp()).await.unwrap();
+        let findings = data.findings(&open);
+        let missed: Vec<_> = findings
+            .iter()
+            .filter(|f| f.planted && f.alert.is_none())
+            .collect();
+        let extra: Vec<_> = findings.iter().filter(|f| !f.planted).collect();
+        assert!(
+            missed.is_empty() && extra.is_empty(),
+            "{now}: missed {missed:#?}, not planted {extra:#?}"
+        );
+        assert_eq!(data.viral_posts.len(), 4);
+    }
+    store.close().await;
+    db.cleanup().await;
+}

@@ -19,6 +19,16 @@ async fn demo_stores_and_summarises_then_guards_other_data() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
+    // It says what it planted next to what the detectors found, and they agree.
+    assert!(
+        text.contains("What was planted, and what the detectors found:"),
+        "{text}"
+    );
+    assert_eq!(text.matches("  ✓ ").count(), 6, "{text}");
+    assert!(
+        !text.contains("  ✗ ") && !text.contains("not planted, found"),
+        "{text}"
+    );
     // It ends with the weekly report, in the terminal and as HTML with charts.
     for needle in [
         "KPIs by platform",
