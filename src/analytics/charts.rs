@@ -72,62 +72,67 @@ fn day_label(first: NaiveDate) -> impl Fn(&f64) -> String {
     }
 }
 
-/// Daily values by platform as lines on a log scale, with the report's period shaded.
+/// Lines of one platform: runs of consecutive days with a known value. A day with no row, or
+/// whose value is unknown, breaks the line; a zero is drawn (at the chart's floor).
+fn segments(
+    days: &[(NaiveDate, i64, Option<i64>)],
+    pick: fn(&(NaiveDate, i64, Option<i64>)) -> Option<i64>,
+    first: NaiveDate,
+) -> Vec<Vec<(f64, i64)>> {
+    let mut out: Vec<Vec<(f64, i64)>> = Vec::new();
+    let mut last: Option<NaiveDate> = None;
+    for d in days {
+        match pick(d) {
+            Some(v) => {
+                let follows = last.is_some_and(|l| d.0 == l + chrono::Days::new(1));
+                if !follows || out.is_empty() {
+                    out.push(Vec::new());
+                }
+                if let Some(seg) = out.last_mut() {
+                    seg.push(((d.0 - first).num_days() as f64, v.max(0)));
+                }
+                last = Some(d.0);
+            }
+            None => last = None,
+        }
+    }
+    out
+}
+
+/// Daily values by platform as lines on a log scale, with the report's period shaded. Days
+/// with a zero sit on the bottom edge (the axis says so); days with no data leave a gap.
 pub fn trend(
     series: &[PlatformSeries],
     pick: fn(&(NaiveDate, i64, Option<i64>)) -> Option<i64>,
     title: &str,
     period: (NaiveDate, NaiveDate),
 ) -> Result<Vec<u8>, ChartError> {
-    let points: Vec<(Platform, Vec<(f64, f64)>)> = {
-        let first = series
-            .iter()
-            .flat_map(|s| s.days.first().map(|d| d.0))
-            .min();
-        let Some(first) = first else {
-            return Err(ChartError("no data to chart".into()));
-        };
-        series
-            .iter()
-            .map(|s| {
-                let pts = s
-                    .days
-                    .iter()
-                    .filter_map(|d| {
-                        pick(d)
-                            .filter(|v| *v > 0)
-                            .map(|v| ((d.0 - first).num_days() as f64, v as f64))
-                    })
-                    .collect();
-                (s.platform, pts)
-            })
-            .filter(|(_, p): &(Platform, Vec<(f64, f64)>)| !p.is_empty())
-            .collect()
-    };
     let first = series
         .iter()
         .flat_map(|s| s.days.first().map(|d| d.0))
         .min()
-        .ok_or_else(|| ChartError("no data".into()))?;
-    let max_x = points
+        .ok_or_else(|| ChartError("no data to chart".into()))?;
+    let lines: Vec<(Platform, Vec<Vec<(f64, i64)>>)> = series
         .iter()
-        .flat_map(|(_, p)| p.iter().map(|x| x.0))
-        .fold(1.0, f64::max);
-    let max_y = points
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|x| x.1))
-        .fold(10.0, f64::max)
-        * 1.5;
-    let min_y = points
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|x| x.1))
-        .fold(f64::MAX, f64::min)
-        .max(1.0)
-        / 1.5;
+        .map(|s| (s.platform, segments(&s.days, pick, first)))
+        .filter(|(_, segs)| !segs.is_empty())
+        .collect();
+    let values = || lines.iter().flat_map(|(_, s)| s.iter().flatten());
+    if values().next().is_none() {
+        return Err(ChartError("no data to chart".into()));
+    }
+    let max_x = values().map(|x| x.0).fold(1.0, f64::max);
+    let max_y = values().map(|x| x.1 as f64).fold(10.0, f64::max) * 1.5;
+    let smallest = values().map(|x| x.1).filter(|v| *v > 0).min().unwrap_or(1) as f64;
+    // The floor: a zero is drawn on it.
+    let min_y = (smallest / 1.5).max(0.5);
+    let floor = |v: i64| if v > 0 { v as f64 } else { min_y };
     png(|root| {
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FAMILY, 24))
             .margin(14)
+            // Room for the last date's label, centred on the right edge.
+            .margin_right(36)
             .x_label_area_size(36)
             .y_label_area_size(70)
             .build_cartesian_2d(0.0..max_x, (min_y..max_y).log_scale())
@@ -148,18 +153,30 @@ pub fn trend(
             .x_labels(8)
             .x_label_formatter(&day_label(first))
             .y_label_formatter(&|v| crate::format::thousands(v.round() as i64))
+            .y_desc("log scale; a day on the bottom edge had none")
             .label_style((FAMILY, 14))
             .draw()
             .map_err(err)?;
-        for (platform, pts) in &points {
+        for (platform, segs) in &lines {
             let c = colour(*platform);
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                .map_err(err)?
-                .label(platform.display_name())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
-                });
+            for (i, seg) in segs.iter().enumerate() {
+                let pts = seg.iter().map(|p| (p.0, floor(p.1)));
+                // A one-day run is a dot; longer runs are lines.
+                let drawn = if seg.len() == 1 {
+                    chart
+                        .draw_series(pts.map(|p| Circle::new(p, 3, c.filled())))
+                        .map_err(err)?
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                        .map_err(err)?
+                };
+                if i == 0 {
+                    drawn.label(platform.display_name()).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
+                    });
+                }
+            }
         }
         chart
             .configure_series_labels()
@@ -193,7 +210,7 @@ pub fn funnel(f: &Funnel, title: &str) -> Result<Vec<u8>, ChartError> {
             .caption(title, (FAMILY, 24))
             .margin(14)
             .margin_right(40)
-            .x_label_area_size(30)
+            .x_label_area_size(48)
             .y_label_area_size(10)
             .build_cartesian_2d((1.0..max * 8.0).log_scale(), 0.0..steps.len() as f64)
             .map_err(err)?;
@@ -203,6 +220,7 @@ pub fn funnel(f: &Funnel, title: &str) -> Result<Vec<u8>, ChartError> {
             .disable_y_axis()
             .light_line_style(RGBColor(240, 240, 240))
             .x_label_formatter(&|v| crate::format::thousands(v.round() as i64))
+            .x_desc("people at each step (log scale: each gridline is ten times the last)")
             .label_style((FAMILY, 14))
             .draw()
             .map_err(err)?;
@@ -217,8 +235,8 @@ pub fn funnel(f: &Funnel, title: &str) -> Result<Vec<u8>, ChartError> {
                 String::new()
             } else {
                 format!(
-                    "  ({:.1}% of {})",
-                    100.0 * *v as f64 / steps[i - 1].1.max(1) as f64,
+                    "  ({} of {})",
+                    crate::format::percent(*v as f64 / steps[i - 1].1.max(1) as f64),
                     steps[i - 1].0
                 )
             };
@@ -364,40 +382,97 @@ pub fn lift_intervals(
 }
 
 /// The report's charts, named for files and HTML: (file stem, title, PNG).
-pub fn charts(r: &Report) -> Vec<(&'static str, String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let period = (r.period.from, r.period.to);
-    if let Ok(png) = trend(
+/// A drawn chart: its file stem, its title, a description for screen readers naming what it
+/// shows and over which days, and the PNG.
+pub struct Chart {
+    pub stem: &'static str,
+    pub title: String,
+    pub alt: String,
+    pub png: Vec<u8>,
+}
+
+/// The first and last day of the daily series.
+fn series_span(series: &[PlatformSeries]) -> Option<(NaiveDate, NaiveDate)> {
+    let days = || series.iter().flat_map(|s| s.days.iter().map(|d| d.0));
+    Some((days().min()?, days().max()?))
+}
+
+fn trend_alt(r: &Report, what: &str) -> String {
+    match series_span(&r.daily_by_platform) {
+        Some((a, b)) => format!(
+            "Line chart of daily {what} by platform from {a} to {b}, log scale; the report's period, {} to {}, is shaded.",
+            r.period.from, r.period.to
+        ),
+        None => format!("Line chart of daily {what} by platform."),
+    }
+}
+
+/// Daily engagements by platform: the chart a report posts beside its message.
+pub fn engagement_chart(r: &Report) -> Option<Chart> {
+    let png = trend(
         &r.daily_by_platform,
         |d| Some(d.1),
         "Daily engagements by platform (log scale)",
-        period,
-    ) {
-        out.push((
-            "engagement",
-            "Daily engagements by platform".to_string(),
-            png,
-        ));
-    }
+        (r.period.from, r.period.to),
+    )
+    .ok()?;
+    Some(Chart {
+        stem: "engagement",
+        title: "Daily engagements by platform".to_string(),
+        alt: trend_alt(r, "engagements"),
+        png,
+    })
+}
+
+pub fn charts(r: &Report) -> Vec<Chart> {
+    let mut out: Vec<Chart> = engagement_chart(r).into_iter().collect();
+    let period = (r.period.from, r.period.to);
     if let Ok(png) = trend(
         &r.daily_by_platform,
         |d| d.2,
         "Daily audience reached by platform (log scale)",
         period,
     ) {
-        out.push((
-            "audience",
-            "Daily audience reached by platform".to_string(),
+        out.push(Chart {
+            stem: "audience",
+            title: "Daily audience reached by platform".to_string(),
+            alt: trend_alt(r, "audience reached"),
             png,
-        ));
+        });
     }
     if let Some(f) = &r.funnel {
         if let Ok(png) = funnel(&f.current, "Paid funnel this period") {
-            out.push(("funnel", "Paid funnel".to_string(), png));
+            out.push(Chart {
+                stem: "funnel",
+                title: "Paid funnel".to_string(),
+                alt: format!(
+                    "Bar chart of the paid funnel from {} to {}, log scale: {}.",
+                    period.0,
+                    period.1,
+                    crate::analytics::render::funnel_flow(
+                        f,
+                        crate::format::currency_symbol(&r.currency)
+                    )
+                ),
+                png,
+            });
         }
     }
     if let Ok(png) = score_history(&r.score_history, "Performance score by period (0-100)") {
-        out.push(("score", "Score over time".to_string(), png));
+        let scores: Vec<String> = r
+            .score_history
+            .iter()
+            .map(|(d, s)| format!("{s} for the period ending {d}"))
+            .collect();
+        out.push(Chart {
+            stem: "score",
+            title: "Score over time".to_string(),
+            alt: format!(
+                "Line chart of the performance score (0 to 100): {}.",
+                scores.join(", ")
+            ),
+            png,
+        });
     }
     out
 }
@@ -405,6 +480,35 @@ pub fn charts(r: &Report) -> Vec<(&'static str, String, Vec<u8>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zeros_are_drawn_and_unknown_days_leave_gaps() {
+        let d = |n: u64| NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(n);
+        let days = vec![
+            (d(0), 5, Some(50)),
+            (d(1), 0, Some(0)),
+            (d(2), 3, None),
+            // Day 3 has no row at all.
+            (d(4), 7, Some(70)),
+            (d(5), 0, Some(10)),
+        ];
+        // Engagements: the zero on day 1 stays in the line; the missing day 3 breaks it.
+        assert_eq!(
+            segments(&days, |x| Some(x.1), d(0)),
+            vec![vec![(0.0, 5), (1.0, 0), (2.0, 3)], vec![(4.0, 7), (5.0, 0)]]
+        );
+        // Audience: unknown on day 2 breaks it too.
+        assert_eq!(
+            segments(&days, |x| x.2, d(0)),
+            vec![vec![(0.0, 50), (1.0, 0)], vec![(4.0, 70), (5.0, 10)]]
+        );
+        let series = [PlatformSeries {
+            platform: Platform::Reddit,
+            days,
+        }];
+        let png = trend(&series, |x| Some(x.1), "t", (d(3), d(5))).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
 
     #[test]
     fn lift_charts_are_pngs_and_refuse_nothing_to_draw() {

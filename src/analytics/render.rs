@@ -595,13 +595,17 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
 }
 
 /// A self-contained HTML page: the report with its charts embedded as PNG data.
-pub fn html_page(r: &Report, currency_symbol: &str, charts: &[(&str, String, Vec<u8>)]) -> String {
+pub fn html_page(
+    r: &Report,
+    currency_symbol: &str,
+    charts: &[crate::analytics::charts::Chart],
+) -> String {
     use base64::Engine;
     let body = render(r, Style::Html, currency_symbol);
     let mut figures = String::new();
-    for (_, title, png) in charts {
-        let data = base64::engine::general_purpose::STANDARD.encode(png);
-        let _ = writeln!(figures, "<figure><img alt=\"{t}\" src=\"data:image/png;base64,{data}\"><figcaption>{t}</figcaption></figure>", t = esc(title));
+    for c in charts {
+        let data = base64::engine::general_purpose::STANDARD.encode(&c.png);
+        let _ = writeln!(figures, "<figure><img alt=\"{a}\" src=\"data:image/png;base64,{data}\"><figcaption>{t}</figcaption></figure>", a = esc(&c.alt), t = esc(&c.title));
     }
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\

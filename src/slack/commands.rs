@@ -501,25 +501,15 @@ pub async fn report_to_channel(
         &messages.parent,
         response_url,
     )];
-    let period = (r.period.from, r.period.to);
-    if let Ok(png) = crate::analytics::charts::trend(
-        &r.daily_by_platform,
-        |d| Some(d.1),
-        "Daily engagements by platform (log scale)",
-        period,
-    ) {
-        let alt = format!(
-            "Line chart of daily engagements by platform from {} to {}, log scale.",
-            r.period.from, r.period.to
-        );
+    if let Some(c) = crate::analytics::charts::engagement_chart(&r) {
         rows.push(outbox::file(
             &format!("{parent_key}:chart"),
             channel,
             &parent_key,
             &format!("vibe-engagement-{}.png", r.period.to),
-            "Daily engagements by platform",
-            &alt,
-            &png,
+            &c.title,
+            &c.alt,
+            &c.png,
         ));
     }
     for (i, m) in messages.thread.iter().enumerate() {

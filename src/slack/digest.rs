@@ -131,15 +131,15 @@ pub async fn post(
         DigestKind::Weekly => {
             let m = render::weekly_digest(&r, &tests, symbol);
             rows.push(outbox::post(key, channel, None, &m.parent, None));
-            for (stem, title, png) in crate::analytics::charts::charts(&r) {
+            for c in crate::analytics::charts::charts(&r) {
                 rows.push(outbox::file(
-                    &format!("{key}:chart:{stem}"),
+                    &format!("{key}:chart:{}", c.stem),
                     channel,
                     key,
-                    &format!("vibe-{stem}-{}.png", r.period.to),
-                    &title,
-                    &format!("{title}, {} to {}.", r.period.from, r.period.to),
-                    &png,
+                    &format!("vibe-{}-{}.png", c.stem, r.period.to),
+                    &c.title,
+                    &c.alt,
+                    &c.png,
                 ));
             }
             for (i, t) in m.thread.iter().enumerate() {
