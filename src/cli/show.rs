@@ -82,6 +82,9 @@ pub(super) fn print_import(r: &import::ImportReport) {
             outln!("    {line}");
         }
     }
+    for line in r.missing.rounded_lines() {
+        outln!("  warning: {line}");
+    }
     for note in &r.notes {
         outln!("  note: {note}");
     }

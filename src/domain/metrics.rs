@@ -225,6 +225,25 @@ impl Money {
             .ok_or_else(|| MoneyError::TooLarge(t.to_string()))
     }
 
+    /// As [`Money::parse`], but an amount with more decimals than cents is rounded to the cent
+    /// (half up) instead of refused; the flag says whether it was.
+    pub fn parse_rounding(s: &str) -> Result<(Self, bool), MoneyError> {
+        match Money::parse(s) {
+            Err(MoneyError::TooPrecise(t)) => {
+                let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+                let cents = &frac[..2];
+                let up = frac.as_bytes().get(2).is_some_and(|d| *d >= b'5');
+                let exact = Money::parse(&format!("{whole}.{cents}"))?;
+                let cents = exact.0 + i64::from(up);
+                if cents > MAX_MONEY_CENTS {
+                    return Err(MoneyError::TooLarge(t));
+                }
+                Ok((Money(cents), true))
+            }
+            other => other.map(|m| (m, false)),
+        }
+    }
+
     pub fn cents(self) -> i64 {
         self.0
     }
@@ -512,6 +531,26 @@ mod tests {
                 *want,
                 "input {input:?}"
             );
+        }
+    }
+
+    #[test]
+    fn money_with_too_many_decimals_is_rounded_to_the_cent() {
+        for (s, want) in [
+            ("12.345", Some((1235, true))),
+            ("12.344", Some((1234, true))),
+            ("0.005", Some((1, true))),
+            ("0.0049", Some((0, true))),
+            ("99.999", Some((10000, true))),
+            ("12.34", Some((1234, false))),
+            ("12", Some((1200, false))),
+            ("12.3400", Some((1234, false))),
+            ("-1.234", None),
+            ("1.2.3", None),
+            ("100000000000.009", None),
+        ] {
+            let got = Money::parse_rounding(s).ok().map(|(m, r)| (m.cents(), r));
+            assert_eq!(got, want, "{s}");
         }
     }
 

@@ -422,9 +422,25 @@ pub fn guardrail_line(variant: &str, g: &GuardrailLook, conf: &str) -> String {
     )
 }
 
+/// When a draft with a start time begins: `Starts 2026-12-05 09:00 UTC (the hourly check
+/// starts it)`.
+pub fn start_line(e: &StoredExperiment) -> Option<String> {
+    let at = e.design.start_at?;
+    (e.status == super::design::Status::Draft).then(|| {
+        format!(
+            "Starts {} (the hourly check starts it; `vibe abtest start {}` starts it now)",
+            at.format("%Y-%m-%d %H:%M UTC"),
+            e.id
+        )
+    })
+}
+
 /// The design, status and audit trail.
 pub fn show_text(e: &StoredExperiment, events: &[ExperimentEvent]) -> String {
     let mut s = design_text(e);
+    if let Some(line) = start_line(e) {
+        let _ = writeln!(s, "{line}");
+    }
     if let Some(v) = &e.verdict {
         let _ = writeln!(s, "Verdict: {v}");
     }

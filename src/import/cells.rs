@@ -128,8 +128,15 @@ impl<R: Row> Cells<'_, R> {
         self.parsed(column, Count::parse)
     }
 
+    /// An amount: more decimals than cents are rounded to the cent and recorded.
     pub fn money(&mut self, column: &str) -> Result<Option<Money>, RowIssue> {
-        self.parsed(column, Money::parse)
+        let parsed = self.parsed(column, Money::parse_rounding)?;
+        Ok(parsed.map(|(m, rounded)| {
+            if rounded {
+                self.missing.record_rounded(column, self.line);
+            }
+            m
+        }))
     }
 
     /// An optional descriptive cell parsed with `parse`; empty is absent, not missing.

@@ -113,6 +113,8 @@ impl fmt::Display for RowIssue {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MissingCells {
     pub by_column: BTreeMap<String, (u64, Vec<u64>)>,
+    /// Amounts given with more decimals than cents, rounded to the cent.
+    pub rounded: BTreeMap<String, (u64, Vec<u64>)>,
 }
 
 /// Lines listed per column before the rest are only counted.
@@ -120,11 +122,21 @@ const LINES_LISTED: usize = 10;
 
 impl MissingCells {
     pub fn record(&mut self, column: &str, line: u64) {
-        let entry = self.by_column.entry(column.to_string()).or_default();
-        entry.0 += 1;
-        if entry.1.len() < LINES_LISTED {
-            entry.1.push(line);
-        }
+        note(&mut self.by_column, column, line);
+    }
+
+    pub fn record_rounded(&mut self, column: &str, line: u64) {
+        note(&mut self.rounded, column, line);
+    }
+
+    /// One sentence per column of amounts rounded to the cent.
+    pub fn rounded_lines(&self) -> Vec<String> {
+        sentences(
+            &self.rounded,
+            "amount",
+            "amounts",
+            "with more decimals than cents, rounded to the cent",
+        )
     }
 
     pub fn total(&self) -> u64 {
@@ -133,24 +145,47 @@ impl MissingCells {
 
     /// One human sentence per column.
     pub fn lines(&self) -> Vec<String> {
-        self.by_column
-            .iter()
-            .map(|(col, (n, lines))| {
-                let list = lines
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let more = if *n as usize > lines.len() {
-                    ", …"
-                } else {
-                    ""
-                };
-                let cells = if *n == 1 { "cell" } else { "cells" };
-                format!("column {col}: {n} empty {cells} stored as unknown (line {list}{more})")
-            })
-            .collect()
+        sentences(
+            &self.by_column,
+            "empty cell",
+            "empty cells",
+            "stored as unknown",
+        )
     }
+}
+
+fn note(map: &mut BTreeMap<String, (u64, Vec<u64>)>, column: &str, line: u64) {
+    let entry = map.entry(column.to_string()).or_default();
+    entry.0 += 1;
+    if entry.1.len() < LINES_LISTED {
+        entry.1.push(line);
+    }
+}
+
+fn sentences(
+    map: &BTreeMap<String, (u64, Vec<u64>)>,
+    one: &str,
+    many: &str,
+    what: &str,
+) -> Vec<String> {
+    map.iter()
+        .map(|(col, (n, lines))| {
+            let list = lines
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if *n as usize > lines.len() {
+                ", …"
+            } else {
+                ""
+            };
+            format!(
+                "column {col}: {} {what} (line {list}{more})",
+                crate::format::counted(*n, one, many)
+            )
+        })
+        .collect()
 }
 
 /// Everything that can stop an import.
@@ -429,9 +464,41 @@ enum SniffError {
     Unknown(String),
 }
 
+/// Names UTF-16 text from its byte-order mark, or from the zero bytes every ASCII character
+/// carries in it.
+fn utf16(buf: &[u8]) -> Option<&'static str> {
+    match buf {
+        [0xFF, 0xFE, ..] => return Some("UTF-16 (little-endian)"),
+        [0xFE, 0xFF, ..] => return Some("UTF-16 (big-endian)"),
+        _ => {}
+    }
+    let head = &buf[..buf.len().min(512)];
+    let zeros = |offset: usize| {
+        head.iter()
+            .skip(offset)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count()
+    };
+    let pairs = head.len() / 2;
+    if pairs >= 4 && zeros(1) * 10 >= pairs * 9 {
+        Some("UTF-16 (little-endian)")
+    } else if pairs >= 4 && zeros(0) * 10 >= pairs * 9 {
+        Some("UTF-16 (big-endian)")
+    } else {
+        None
+    }
+}
+
 /// Recognises the format from the first bytes without consuming them.
 fn sniff(reader: &mut impl BufRead) -> Result<Format, SniffError> {
     let buf = reader.fill_buf().map_err(SniffError::Io)?;
+    if let Some(encoding) = utf16(buf) {
+        return Err(SniffError::Unknown(format!(
+            "the file is {encoding}, which vibe doesn't read: save it as UTF-8 (in Excel, \
+             \"CSV UTF-8\") and import it again"
+        )));
+    }
     let text = String::from_utf8_lossy(&buf[..buf.len().min(4096)]);
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if text.is_empty() {
@@ -458,6 +525,28 @@ fn sniff(reader: &mut impl BufRead) -> Result<Format, SniffError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf16_files_are_named_as_such() {
+        let text = "platform,account\nx,a\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let with_bom = [&[0xFF, 0xFE][..], &le].concat();
+        for (bytes, want) in [
+            (&le[..], Some("UTF-16 (little-endian)")),
+            (&be[..], Some("UTF-16 (big-endian)")),
+            (&with_bom[..], Some("UTF-16 (little-endian)")),
+            (text.as_bytes(), None),
+            ("é,ü\n".as_bytes(), None),
+        ] {
+            assert_eq!(utf16(bytes), want, "{bytes:?}");
+        }
+        let mut reader = std::io::Cursor::new(with_bom);
+        match sniff(&mut reader) {
+            Err(SniffError::Unknown(m)) => assert!(m.contains("save it as UTF-8"), "{m}"),
+            _ => panic!("UTF-16 refused"),
+        }
+    }
 
     #[test]
     fn sniffs_formats() {

@@ -239,6 +239,11 @@ fn show(e: &StoredExperiment, history: &[ExperimentEvent]) -> Message {
         )),
         blocks::context(&[format!("Status: *{}*", e.status)]),
     ];
+    if let Some(line) = crate::experiments::render::start_line(e) {
+        b.push(blocks::context(&[
+            line.replace("`vibe abtest start", "`/vibe abtest start")
+        ]));
+    }
     if let Some(h) = &e.design.hypothesis {
         b.push(blocks::section(&format!("*Hypothesis* {}", escape(h))));
     }

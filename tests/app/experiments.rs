@@ -119,6 +119,13 @@ async fn the_hourly_check_starts_analyses_and_concludes() {
     .await
     .unwrap();
     assert!(exp::check(&store, t0).await.unwrap().started.is_empty());
+    let draft = exp::load(&store, scheduled.id).await.unwrap();
+    assert!(
+        vibe::experiments::render::show_text(&draft, &[])
+            .contains("Starts 2026-03-02 11:00 UTC (the hourly check starts it"),
+        "{}",
+        vibe::experiments::render::show_text(&draft, &[])
+    );
     let report = exp::check(&store, t0 + Duration::hours(3)).await.unwrap();
     assert_eq!(report.started, vec![scheduled.id]);
 

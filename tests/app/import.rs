@@ -2,7 +2,7 @@
 
 use vibe::import::{import_file, ImportError, ImportOptions};
 
-use crate::helpers::{dump, facebook_csv, scalar, TestDb};
+use crate::helpers::{dump, facebook_csv, scalar, stderr, stdout, TestDb};
 
 #[tokio::test]
 async fn facebook_export_imports_all_posts_and_twice_changes_nothing() {
@@ -218,6 +218,59 @@ async fn an_unknown_file_is_refused_with_a_reason() {
         .await
         .expect_err("refused");
     assert!(err.to_string().contains("--format"), "{err}");
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn small_files_read_well_and_over_precise_amounts_are_rounded_with_a_warning() {
+    let db = TestDb::new().await;
+    let header = db.write("header.csv", "platform,account,followers,observed_at\n");
+    let out = db.vibe(&["import", header.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(": 0 rows in "), "{text}");
+    assert!(
+        text.contains("warning: the file held no data rows, only a header"),
+        "{text}"
+    );
+    assert!(!text.contains("rows/s"), "{text}");
+
+    let funnel = db.write(
+        "funnel.csv",
+        "day,platform,campaign,spend,leads\n2026-03-01,x,launch,120.505,6\n",
+    );
+    let out = db.vibe(&["import", funnel.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(": 1 row in "), "{text}");
+    assert!(
+        text.contains("warning: column spend: 1 amount with more decimals than cents, rounded to the cent (line 2)"),
+        "{text}"
+    );
+    let store = db.store().await;
+    assert_eq!(
+        scalar(&store, "SELECT spend_cents FROM funnel_daily").await,
+        Some(12051)
+    );
+
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            "platform,account,followers,observed_at\nx,a,1,2026-03-01\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    let path = db.dir.path().join("utf16.csv");
+    std::fs::write(&path, utf16).unwrap();
+    let out = db.vibe(&["import", path.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("UTF-16") && stderr(&out).contains("save it as UTF-8"),
+        "{}",
+        stderr(&out)
+    );
     store.close().await;
     db.cleanup().await;
 }
