@@ -9,7 +9,7 @@ use serde::Serialize;
 /// Fewer daily points than this and there is no forecast.
 pub const MIN_HISTORY: usize = 21;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Forecast {
     Ready {

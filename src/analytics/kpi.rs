@@ -34,7 +34,7 @@ pub mod idx {
 }
 
 /// KPIs of a set of accounts over a range of days.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Kpis {
     pub impressions: Option<i64>,
     pub reach: Option<i64>,
@@ -256,7 +256,7 @@ pub fn change(current: Option<f64>, previous: Option<f64>) -> Option<f64> {
 }
 
 /// A paid funnel's totals for a range of days.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Funnel {
     pub impressions: Option<i64>,
     pub clicks: Option<i64>,
@@ -303,7 +303,7 @@ impl Funnel {
 }
 
 /// The funnel's step rates and costs (amounts in currency units).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct FunnelRates {
     pub click_through_rate: Option<f64>,
     pub lead_rate: Option<f64>,

@@ -30,7 +30,7 @@ pub struct PostSeries {
 }
 
 /// An alert as stored: the condition and where it stands.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoredAlert {
     pub id: i64,
     #[serde(flatten)]
@@ -59,7 +59,7 @@ impl StoredAlert {
 }
 
 /// A condition a detector found.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewAlert {
     pub kind: AlertKind,
     pub severity: Severity,
@@ -68,12 +68,20 @@ pub struct NewAlert {
     pub dedupe_key: String,
     pub message: String,
     /// The numbers behind the alert (stored as JSON; shown to scripts as JSON text, as always).
-    #[serde(serialize_with = "evidence_text")]
+    #[serde(
+        serialize_with = "evidence_text",
+        deserialize_with = "evidence_from_text"
+    )]
     pub evidence: Evidence,
 }
 
 fn evidence_text<S: serde::Serializer>(e: &Evidence, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&e.to_json())
+}
+
+fn evidence_from_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(d)?;
+    Ok(Evidence::from_json(&text))
 }
 
 text_enum!(

@@ -21,7 +21,7 @@ use crate::domain::rollup::daily_deltas;
 use crate::domain::{Platform, RateBase};
 
 /// Which span a report covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PeriodKind {
     Daily,
@@ -45,7 +45,7 @@ impl std::str::FromStr for PeriodKind {
 }
 
 /// The days a report covers and the comparable days before them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Period {
     pub kind: PeriodKind,
     pub from: NaiveDate,
@@ -83,14 +83,14 @@ impl Period {
 }
 
 /// KPIs of the period, of the one before, and the changes that matter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct KpiBlock {
     pub current: Kpis,
     pub previous: Kpis,
     pub changes: Changes,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Changes {
     pub seen: Option<f64>,
     pub engagements: Option<f64>,
@@ -117,7 +117,7 @@ fn block(current: Kpis, previous: Kpis) -> KpiBlock {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PlatformBlock {
     pub platform: Platform,
     pub accounts: Vec<String>,
@@ -126,7 +126,7 @@ pub struct PlatformBlock {
 }
 
 /// A post's performance in the period.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PostLine {
     pub platform: Platform,
     pub account: String,
@@ -152,7 +152,7 @@ impl PostLine {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FunnelBlock {
     pub current: Funnel,
     pub previous: Funnel,
@@ -161,7 +161,7 @@ pub struct FunnelBlock {
     pub campaigns: Vec<CampaignLine>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CampaignLine {
     pub campaign: String,
     pub platform: String,
@@ -170,14 +170,14 @@ pub struct CampaignLine {
 }
 
 /// A suggestion tied to the evidence that triggered it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Recommendation {
     pub text: String,
     pub evidence: String,
 }
 
 /// Everything a report says.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Report {
     pub title: String,
     pub period: Period,
@@ -216,13 +216,13 @@ pub struct Report {
 }
 
 /// One platform's daily engagements and audience (reach, else impressions, else views).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PlatformSeries {
     pub platform: Platform,
     pub days: Vec<(NaiveDate, i64, Option<i64>)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Forecasts {
     pub followers: Forecast,
     pub engagements: Forecast,

@@ -15,9 +15,9 @@ pub const HISTORY_PERIODS: usize = 8;
 /// Fewer past periods with data than this and a component is left out.
 pub const MIN_HISTORY: usize = 4;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Component {
-    pub name: &'static str,
+    pub name: String,
     pub weight: f64,
     /// 0–100: share of past periods this one beat (ties count half).
     pub percentile: f64,
@@ -25,7 +25,7 @@ pub struct Component {
     pub history_median: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Score {
     pub value: u8,
     pub components: Vec<Component>,
@@ -122,7 +122,7 @@ pub fn score(rows: &[DayRow], funnel: &[FunnelRow], p: Period) -> Option<Score> 
             continue;
         }
         components.push(Component {
-            name,
+            name: name.to_string(),
             weight,
             percentile: percentile(current, &history),
             value: current,

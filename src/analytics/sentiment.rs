@@ -5,7 +5,7 @@
 use serde::Serialize;
 use vader_sentimental::SentimentIntensityAnalyzer;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Sentiment {
     pub posts: usize,
     /// Mean compound score, −1 (negative) to +1 (positive).

@@ -57,17 +57,57 @@ pub async fn report(store: &Store, settings: &Settings, a: ReportArgs) -> anyhow
             return Ok(ExitCode::from(2));
         }
     };
-    store.save_report(&r).await?;
-    let symbol = settings.report.currency.symbol();
-    let body = match a.format {
-        ReportFormat::Text => render(&r, Style::Text, symbol),
-        ReportFormat::Markdown => render(&r, Style::Markdown, symbol),
-        ReportFormat::Json => serde_json::to_string_pretty(&r)? + "\n",
-        ReportFormat::Html => {
-            crate::analytics::render::html_page(&r, symbol, &crate::analytics::charts::charts(&r))
+    let id = store.save_report(&r).await?;
+    write_report(&r, settings, a.format, a.output)?;
+    if a.format == ReportFormat::Text {
+        outln!("Stored as report #{id}: `vibe report show {id}` shows it again as generated.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vibe report show ID`: a stored report as it was generated, in any format.
+pub async fn show_report(
+    store: &Store,
+    settings: &Settings,
+    id: &str,
+    format: ReportFormat,
+    output: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let Some(id) = id.parse::<i64>().ok().filter(|i| *i > 0) else {
+        eprintln!("error: {id:?} is not a report number: `vibe report show 12`");
+        return Ok(ExitCode::from(2));
+    };
+    let Some(body) = store.stored_report(id).await? else {
+        eprintln!("error: there is no report #{id}");
+        return Ok(ExitCode::from(2));
+    };
+    let r: crate::analytics::report::Report = match serde_json::from_str(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: report #{id} was stored by an earlier version of vibe and can't be shown again ({e})");
+            return Ok(ExitCode::FAILURE);
         }
     };
-    match a.output {
+    write_report(&r, settings, format, output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_report(
+    r: &crate::analytics::report::Report,
+    settings: &Settings,
+    format: ReportFormat,
+    output: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let symbol = settings.report.currency.symbol();
+    let body = match format {
+        ReportFormat::Text => render(r, Style::Text, symbol),
+        ReportFormat::Markdown => render(r, Style::Markdown, symbol),
+        ReportFormat::Json => serde_json::to_string_pretty(r)? + "\n",
+        ReportFormat::Html => {
+            crate::analytics::render::html_page(r, symbol, &crate::analytics::charts::charts(r))
+        }
+    };
+    match output {
         Some(path) => {
             std::fs::write(&path, body)
                 .map_err(|e| anyhow::anyhow!("can't write {}: {e}", path.display()))?;
@@ -75,7 +115,7 @@ pub async fn report(store: &Store, settings: &Settings, a: ReportArgs) -> anyhow
         }
         None => out!("{body}"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 pub async fn alerts(store: &Store, format: OutputFormat) -> anyhow::Result<ExitCode> {

@@ -154,6 +154,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             format,
             output,
         } => {
+            if words.first().map(String::as_str) == Some("show") {
+                let store = open_store(settings).await?;
+                let id = words.get(1).map(String::as_str).unwrap_or("");
+                let code = analysis::show_report(&store, settings, id, format, output).await?;
+                store.close().await;
+                return Ok(code);
+            }
             let (period, platform) =
                 match crate::app::grammar::period_and_platform(&words, period_flag) {
                     Ok(p) => p,

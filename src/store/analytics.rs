@@ -636,6 +636,16 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A stored report's JSON, as generated.
+    pub async fn stored_report(&self, id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT body FROM reports WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}
+
 async fn insert_report(
     conn: &mut sqlx::AnyConnection,
     r: &crate::analytics::report::Report,

@@ -321,6 +321,18 @@ async fn demo_analysis_finds_the_planted_drop_and_viral_posts_once() {
     assert!(text.contains("| Instagram |"), "{text}");
     let bad = db.vibe(&["report", "yearly"], &[]);
     assert_eq!(bad.status.code(), Some(2));
+    // A stored report shows again as it was generated, not recomputed.
+    let weekly = stdout(&db.vibe(&["report", "weekly"], &[]));
+    let (body, stored) = weekly
+        .rsplit_once("Stored as report #")
+        .unwrap_or_else(|| panic!("{weekly}"));
+    let id = stored.split(':').next().unwrap();
+    let again = db.vibe(&["report", "show", id], &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), body);
+    let missing = db.vibe(&["report", "show", "999999"], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("there is no report #999999"));
     // A period with no data says so, and where the data is, instead of empty tables.
     let empty = db.vibe(
         &["report", "--from", "2020-01-01", "--to", "2020-01-31"],
