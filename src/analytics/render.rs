@@ -106,6 +106,25 @@ fn rate_footnote(r: &Report) -> String {
     s
 }
 
+/// Why a report has no score, in one line: how much history a score needs and how much there is.
+fn no_score_line(r: &Report) -> String {
+    let need = crate::analytics::score::MIN_HISTORY as i64;
+    let days = r.period.days();
+    let since = r.period.from - chrono::Days::new((need * days) as u64);
+    let first = r
+        .daily_by_platform
+        .iter()
+        .filter_map(|s| s.days.first().map(|d| d.0))
+        .min();
+    let has = match first {
+        Some(f) => format!("the data starts {f}"),
+        None => "there is no earlier data".to_string(),
+    };
+    format!(
+        "Score: not enough history yet. A score ranks this period against at least {need} earlier periods of {days} days, so it needs data from {since}; {has}."
+    )
+}
+
 /// Columns of words rather than numbers: aligned left, numbers right.
 fn is_text_column(header: &str) -> bool {
     matches!(
@@ -387,11 +406,7 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
                 ),
             );
         }
-        None => para(
-            &mut s,
-            style,
-            "Score: not enough history yet (needs 4 comparable past periods).",
-        ),
+        None => para(&mut s, style, &no_score_line(r)),
     }
     if !r.summary.is_empty() {
         heading(&mut s, style, "Summary");

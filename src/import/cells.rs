@@ -139,6 +139,25 @@ impl<R: Row> Cells<'_, R> {
         }))
     }
 
+    /// The problems of the measurement cells among `counts` and `amounts` that hold a value
+    /// that doesn't read, so a row is reported with all its problems, not only the first.
+    pub fn measurement_problems(&self, counts: &[&str], amounts: &[&str]) -> Vec<RowIssue> {
+        let check = |column: &str, ok: &dyn Fn(&str) -> Option<String>| match self.row.cell(column)
+        {
+            Cell::Value(v) => ok(&v).map(|why| self.issue(column, why)),
+            _ => None,
+        };
+        counts
+            .iter()
+            .filter_map(|c| check(c, &|v| Count::parse(v).err().map(|e| e.to_string())))
+            .chain(amounts.iter().filter_map(|c| {
+                check(c, &|v| {
+                    Money::parse_rounding(v).err().map(|e| e.to_string())
+                })
+            }))
+            .collect()
+    }
+
     /// An optional descriptive cell parsed with `parse`; empty is absent, not missing.
     pub fn optional<T, E: std::fmt::Display>(
         &self,

@@ -89,10 +89,33 @@ fn parse_row<R: Row>(
     missing: &mut MissingCells,
 ) -> Result<Vec<Record>, RowIssue> {
     let mut cells = Cells { row, line, missing };
-    match kind {
+    let result = match kind {
         Kind::Snapshot => snapshot_records(&mut cells),
         Kind::Funnel => funnel_record(&mut cells).map(|f| vec![Record::Funnel(f)]),
-    }
+    };
+    // A row that fails is reported with every cell that doesn't read, not only the first.
+    result.map_err(|first| {
+        let (counts, amounts): (Vec<&str>, &[&str]) = match kind {
+            Kind::Snapshot => (
+                POST_METRIC_NAMES
+                    .iter()
+                    .copied()
+                    .chain(["followers"])
+                    .collect(),
+                &[],
+            ),
+            Kind::Funnel => (
+                vec!["impressions", "clicks", "leads", "conversions"],
+                &["spend", "revenue"],
+            ),
+        };
+        let others: Vec<RowIssue> = cells
+            .measurement_problems(&counts, amounts)
+            .into_iter()
+            .filter(|p| p.column != first.column)
+            .collect();
+        RowIssue::all(first, others)
+    })
 }
 
 fn account_info<R: Row>(cells: &Cells<'_, R>, platform: Platform) -> Result<AccountInfo, RowIssue> {

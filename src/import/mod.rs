@@ -82,6 +82,27 @@ impl RowIssue {
             message: message.into(),
         }
     }
+
+    /// One issue for a row with several problems: the first as it was, alone; with others,
+    /// every one named with its column.
+    pub fn all(first: RowIssue, others: Vec<RowIssue>) -> RowIssue {
+        if others.is_empty() {
+            return first;
+        }
+        let n = others.len() + 1;
+        let parts: Vec<String> = std::iter::once(&first)
+            .chain(&others)
+            .map(|p| match &p.column {
+                Some(c) => format!("column {c}: {}", p.message),
+                None => p.message.clone(),
+            })
+            .collect();
+        RowIssue::new(
+            first.line,
+            None,
+            format!("{n} problems: {}", parts.join("; ")),
+        )
+    }
 }
 
 impl RowIssue {

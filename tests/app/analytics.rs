@@ -319,6 +319,12 @@ async fn demo_analysis_finds_the_planted_drop_and_viral_posts_once() {
         "{text}"
     );
     assert!(text.contains("| Instagram |"), "{text}");
+    // 60 days of history can't score a month: the report says why, in one line.
+    assert!(
+        text.contains("Score: not enough history yet. A score ranks this period against at least 4 earlier periods of 30 days, so it needs data from ")
+            && text.contains("; the data starts "),
+        "{text}"
+    );
     let bad = db.vibe(&["report", "yearly"], &[]);
     assert_eq!(bad.status.code(), Some(2));
     // A stored report shows again as it was generated, not recomputed.

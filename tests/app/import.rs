@@ -274,3 +274,43 @@ async fn small_files_read_well_and_over_precise_amounts_are_rounded_with_a_warni
     store.close().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_row_is_reported_with_every_problem_it_has() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let file = db.write(
+        "bad.csv",
+        "platform,account,post_id,observed_at,likes,comments,followers\n\
+         x,acme,1,not-a-date,lots,-3,12\n\
+         x,acme,2,2026-03-01T10:00:00Z,5,oops,12\n",
+    );
+    let err = import_file(&store, &file, &ImportOptions::default())
+        .await
+        .expect_err("must fail");
+    let ImportError::Invalid { issues, .. } = err else {
+        panic!("{err}")
+    };
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    let first = &issues[0];
+    assert_eq!((first.line, first.column.as_deref()), (2, None));
+    for needle in [
+        "3 problems",
+        "column observed_at: \"not-a-date\" is not a date",
+        "column likes: \"lots\"",
+        "column comments: -3 is negative",
+    ] {
+        assert!(
+            first.message.contains(needle),
+            "{needle:?} in {}",
+            first.message
+        );
+    }
+    // One problem is reported as before, with its column.
+    assert_eq!(
+        (issues[1].line, issues[1].column.as_deref()),
+        (3, Some("comments"))
+    );
+    store.close().await;
+    db.cleanup().await;
+}
