@@ -319,6 +319,8 @@ async fn demo_analysis_finds_the_planted_drop_and_viral_posts_once() {
         "{text}"
     );
     assert!(text.contains("| Instagram |"), "{text}");
+    // Only Instagram in this report: its footnote doesn't speak of Reddit.
+    assert!(!text.contains("Reddit"), "{text}");
     // 60 days of history can't score a month: the report says why, in one line.
     assert!(
         text.contains("Score: not enough history yet. A score ranks this period against at least 4 earlier periods of 30 days, so it needs data from ")

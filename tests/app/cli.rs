@@ -46,6 +46,21 @@ async fn demo_stores_and_summarises_then_guards_other_data() {
         html.matches("data:image/png;base64,").count() >= 3,
         "charts embedded"
     );
+    // Each chart says what it shows over which days: the whole history, not only the week.
+    assert!(
+        html.contains("alt=\"Line chart of daily engagements by platform from ")
+            && html.contains(", log scale; the report's period, "),
+        "chart alt text"
+    );
+    assert!(html.contains("alt=\"Bar chart of the paid funnel from "));
+    // All five platforms: the footnote says why Reddit has no rate; its rows show a dash.
+    assert!(
+        text.contains("Reddit reports no reach, impressions or views"),
+        "{text}"
+    );
+    assert!(!text.contains("– mixed"), "{text}");
+    // Text columns align left: the campaign table starts each name at the column's edge.
+    assert!(text.contains("\n  campaign           platform "), "{text}");
 
     // The demo's tests read well.
     let results = db.vibe(&["abtest", "results", "1"], &[]);
@@ -55,7 +70,14 @@ async fn demo_stores_and_summarises_then_guards_other_data() {
         stdout(&results)
     );
 
-    // Running it again replaces the demo data rather than adding to it.
+    // Running it again replaces the demo data rather than adding to it; a length it can't make
+    // is named, with what it makes instead.
+    let again = db.vibe(&["demo", "--days", "5"], &[]);
+    assert!(
+        stderr(&again).contains("making 7 instead of 5"),
+        "{}",
+        stderr(&again)
+    );
     let again = db.vibe(&["demo", "--days", "30"], &[]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(stdout(&again).contains("10 accounts"));
