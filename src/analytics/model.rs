@@ -177,8 +177,8 @@ pub enum Evidence {
 impl Evidence {
     /// How far the condition is from normal, as a multiple (1 is normal): a drop of 30% is
     /// 1.43 (the previous week over this one), an engagement rate at a third of its threshold
-    /// 3, a post at 8x its account's median 8, a cost per lead at 2.5x the median it was
-    /// compared with 2.5. Unknown shapes are 1.
+    /// 3, a post at 8x its account's median 8, a cost per lead at 2.5x the lower of its own
+    /// and its peers' medians 2.5. Unknown shapes are 1.
     pub fn magnitude(&self) -> f64 {
         let ratio = |a: f64, b: f64| {
             if a.is_finite() && b.is_finite() && b > 0.0 {

@@ -11,8 +11,6 @@ use crate::domain::Platform;
 use crate::store::{Store, StoreError};
 use std::collections::HashSet;
 
-use super::kpi::FunnelRow;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("no brand {brand:?}; brands: {known}")]
@@ -281,11 +279,30 @@ pub async fn analyse(
         .filter(|r| r.day >= week_from)
         .map(|r| r.account)
         .collect();
-    let campaign_key = |r: &FunnelRow| format!("high_cost_per_lead:{}:{}", r.platform, r.campaign);
-    let campaigns_this_week: HashSet<String> = funnel
+    // Accounts whose earlier week had enough posts for a drop to be judged.
+    let mut earlier_posts: std::collections::HashMap<i64, i64> = Default::default();
+    for r in days
         .iter()
-        .filter(|r| r.day >= week_from)
-        .map(campaign_key)
+        .filter(|r| r.day < week_from && r.day >= week_from - Days::new(detect::WINDOW))
+    {
+        *earlier_posts.entry(r.account).or_default() += r.posts_published;
+    }
+    let drop_judged: HashSet<i64> = earlier_posts
+        .into_iter()
+        .filter(|(_, n)| *n >= detect::MIN_POSTS_FOR_DROP)
+        .map(|(a, _)| a)
+        .collect();
+    // Campaigns with enough leads this week for their cost per lead to be judged.
+    let mut leads: std::collections::HashMap<String, i64> = Default::default();
+    for r in funnel.iter().filter(|r| r.day >= week_from) {
+        *leads
+            .entry(format!("high_cost_per_lead:{}:{}", r.platform, r.campaign))
+            .or_default() += r.funnel.leads.unwrap_or(0);
+    }
+    let campaigns_this_week: HashSet<String> = leads
+        .into_iter()
+        .filter(|(_, n)| *n >= detect::MIN_LEADS)
+        .map(|(k, _)| k)
         .collect();
     let settings = detectors.clone();
     let found = off_the_workers(move || {
@@ -332,6 +349,9 @@ pub async fn analyse(
         }
         let cleared = match account {
             Some(a) if !known.contains(&a) => false,
+            Some(a) if key.starts_with("performance_drop:") && !drop_judged.contains(&a) => {
+                continue
+            }
             Some(a) if seen_this_week.contains(&a) => true,
             Some(_) => continue,
             None if campaigns_this_week.contains(&key) => true,

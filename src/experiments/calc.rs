@@ -184,7 +184,10 @@ pub fn calc(arms: &[CalcArm], alpha: Alpha) -> Result<CalcResult, StatsError> {
                     p_value_adjusted: None,
                     difference: b.rate()? - a.rate()?,
                     difference_interval: newcombe(*a, *b, alpha)?,
-                    relative_lift: log.map(|l| l.lift()),
+                    relative_lift: (a.conversions > 0).then(|| {
+                        (b.rate().unwrap_or(0.0) - a.rate().unwrap_or(0.0))
+                            / a.rate().unwrap_or(1.0)
+                    }),
                     relative_interval: log.and_then(|l| l.interval(alpha).ok()),
                 }
             }
@@ -476,7 +479,13 @@ mod unit {
             for c in &r.comparisons {
                 let d = c.difference_interval;
                 let l = c.relative_interval.unwrap();
-                assert!(l.low > -1.0, "{arms:?}: {l:?}");
+                // Never past −100%; at it only when the variant converted no one.
+                assert!(l.low >= -1.0, "{arms:?}: {l:?}");
+                assert_eq!(
+                    l.low == -1.0,
+                    arms[c.arm].starts_with("0/"),
+                    "{arms:?}: {l:?}"
+                );
                 assert!(l.low <= c.relative_lift.unwrap() && c.relative_lift.unwrap() <= l.high);
                 assert_eq!(
                     d.low > 0.0,

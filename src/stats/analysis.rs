@@ -90,18 +90,17 @@ pub struct ArmSummary {
     pub interval: Option<Interval>,
 }
 
-/// One variant against the control.
 impl Comparison {
-    /// The relative lift shown: `b/a − 1` from the log ratio where there is one (the same
-    /// number, except that a variant with no conversions is estimated as its interval is,
-    /// with 0.5 added), else the delta method's.
+    /// The relative lift shown, `(b − a)/|a|` as observed (a variant with no conversions is
+    /// −100%), else from the log ratio.
     pub fn lift(&self) -> Option<f64> {
-        self.log_ratio
-            .map(|l| l.lift())
-            .or(self.relative.map(|r| r.estimate))
+        self.relative
+            .map(|r| r.estimate)
+            .or(self.log_ratio.map(|l| l.lift()))
     }
 }
 
+/// One variant against the control.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Comparison {
     /// Index of the variant (1-based among arms; 0 is the control).
@@ -266,10 +265,7 @@ fn log_ratio(a: &ArmData, b: &ArmData) -> Option<LogRatio> {
 fn lift_look(cs: &ConfidenceSequence, l: &LogRatio, n: f64) -> Result<SequentialLook> {
     let look = cs.look(l.log_ratio, l.std_error, n)?;
     Ok(SequentialLook {
-        interval: Interval {
-            low: look.interval.low.exp_m1(),
-            high: look.interval.high.exp_m1(),
-        },
+        interval: l.lift_of(look.interval),
         p_value: look.p_value,
     })
 }
@@ -583,9 +579,10 @@ mod unit {
             let a = analyse(&plan(arms.len()), &arms, &[], false).unwrap();
             for c in &a.comparisons {
                 let r = c.sequential_relative.unwrap();
-                assert!(r.interval.low > -1.0, "{arms:?}: {r:?}");
+                assert!(r.interval.low >= -1.0, "{arms:?}: {r:?}");
                 let fixed = c.fixed_relative_interval.unwrap();
-                assert!(fixed.low > -1.0, "{arms:?}: {fixed:?}");
+                assert!(fixed.low >= -1.0, "{arms:?}: {fixed:?}");
+                assert!(c.lift().unwrap() >= r.interval.low, "{arms:?}: {r:?}");
                 let d = c.sequential.interval;
                 // With a handful of conversions the normal approximations of the two scales
                 // part; the decision follows the difference.

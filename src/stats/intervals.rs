@@ -112,6 +112,10 @@ pub struct LogRatio {
     pub log_ratio: f64,
     pub std_error: f64,
     pub df: f64,
+    /// The variant had no conversions: the data can't rule out losing everything, so the lift
+    /// interval starts at −100% (the log ratio, with 0.5 added, gives its upper end).
+    #[serde(skip)]
+    pub open_below: bool,
 }
 
 impl LogRatio {
@@ -122,9 +126,21 @@ impl LogRatio {
 
     /// The lift interval for `ln(b/a) ± half`.
     pub fn lift_interval(&self, half: f64) -> Interval {
+        self.lift_of(Interval {
+            low: self.log_ratio - half,
+            high: self.log_ratio + half,
+        })
+    }
+
+    /// An interval of the log ratio as one of the lift.
+    pub fn lift_of(&self, log: Interval) -> Interval {
         Interval {
-            low: (self.log_ratio - half).exp_m1(),
-            high: (self.log_ratio + half).exp_m1(),
+            low: if self.open_below {
+                -1.0
+            } else {
+                log.low.exp_m1()
+            },
+            high: log.high.exp_m1(),
         }
     }
 
@@ -159,16 +175,21 @@ pub fn katz(a: Proportion, b: Proportion, adjusted: bool) -> Result<LogRatio> {
         log_ratio: checked("lift", (cb / nb).ln() - (ca / na).ln())?,
         std_error: checked("standard error", var.max(0.0).sqrt())?,
         df: f64::INFINITY,
+        open_below: false,
     })
 }
 
 /// The log ratio vibe uses for two rates: Katz's, adjusted only when the variant has no
-/// conversions (a control without any has no lift to speak of).
+/// conversions, and then open below (a control without any has no lift to speak of).
 pub fn proportion_log_ratio(a: Proportion, b: Proportion) -> Result<LogRatio> {
     if a.conversions == 0 {
         return Err(StatsError::ZeroBaseline);
     }
-    katz(a, b, b.conversions == 0)
+    let none = b.conversions == 0;
+    Ok(LogRatio {
+        open_below: none,
+        ..katz(a, b, none)?
+    })
 }
 
 /// The log of the ratio of two Poisson rates: Var = 1/events per arm (statsmodels'
@@ -187,6 +208,7 @@ pub fn rate_log_ratio(a: RateStats, b: RateStats) -> Result<LogRatio> {
             (1.0 / a.events as f64 + 1.0 / b.events as f64).sqrt(),
         )?,
         df: f64::INFINITY,
+        open_below: false,
     })
 }
 
@@ -219,6 +241,7 @@ pub fn mean_log_ratio(a: &MeanStats, b: &MeanStats) -> Result<LogRatio> {
         log_ratio: checked("lift", (mb / ma).ln())?,
         std_error: checked("standard error", (qa + qb).sqrt())?,
         df: checked("degrees of freedom", df)?,
+        open_below: false,
     })
 }
 
