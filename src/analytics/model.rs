@@ -58,6 +58,35 @@ impl StoredAlert {
     }
 }
 
+#[cfg(test)]
+impl StoredAlert {
+    /// An open performance-drop alert with these fields, for tests of ordering and rendering.
+    pub(crate) fn open_for_test(
+        id: i64,
+        severity: Severity,
+        evidence: Evidence,
+        opened_at: i64,
+        message: String,
+    ) -> StoredAlert {
+        StoredAlert {
+            id,
+            alert: NewAlert {
+                kind: AlertKind::PerformanceDrop,
+                severity,
+                subject: String::new(),
+                account_id: None,
+                dedupe_key: id.to_string(),
+                message,
+                evidence,
+            },
+            status: AlertStatus::Open,
+            opened_at,
+            snoozed_until: None,
+            decided_by: None,
+        }
+    }
+}
+
 /// A condition a detector found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewAlert {
@@ -333,22 +362,7 @@ mod tests {
     use super::*;
 
     fn alert(id: i64, severity: Severity, evidence: Evidence, opened_at: i64) -> StoredAlert {
-        StoredAlert {
-            id,
-            alert: NewAlert {
-                kind: AlertKind::PerformanceDrop,
-                severity,
-                subject: String::new(),
-                account_id: None,
-                dedupe_key: id.to_string(),
-                message: String::new(),
-                evidence,
-            },
-            status: AlertStatus::Open,
-            opened_at,
-            snoozed_until: None,
-            decided_by: None,
-        }
+        StoredAlert::open_for_test(id, severity, evidence, opened_at, String::new())
     }
 
     fn drop(fall: f64) -> Evidence {

@@ -106,8 +106,8 @@ fn rate_footnote(r: &Report) -> String {
     s
 }
 
-/// Why a report has no score, in one line: how much history a score needs and how much there is.
-fn no_score_line(r: &Report) -> String {
+/// Why a report has no score: how much history a score needs and how much there is.
+pub fn no_score_reason(r: &Report) -> String {
     let need = crate::analytics::score::MIN_HISTORY as i64;
     let days = r.period.days();
     let since = r.period.from - chrono::Days::new((need * days) as u64);
@@ -121,7 +121,7 @@ fn no_score_line(r: &Report) -> String {
         None => "there is no earlier data".to_string(),
     };
     format!(
-        "Score: not enough history yet. A score ranks this period against at least {need} earlier periods of {days} days, so it needs data from {since}; {has}."
+        "A score ranks this period against at least {need} earlier periods of {days} days, so it needs data from {since}; {has}."
     )
 }
 
@@ -387,11 +387,7 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
     }
     match &r.score_detail {
         Some(sc) => {
-            let parts: Vec<String> = sc
-                .components
-                .iter()
-                .map(|c| format!("{} {:.0}", c.name, c.percentile))
-                .collect();
+            let parts = sc.component_words();
             para(
                 &mut s,
                 style,
@@ -406,7 +402,11 @@ pub fn render(r: &Report, style: Style, currency_symbol: &str) -> String {
                 ),
             );
         }
-        None => para(&mut s, style, &no_score_line(r)),
+        None => para(
+            &mut s,
+            style,
+            &format!("Score: not enough history yet. {}", no_score_reason(r)),
+        ),
     }
     if !r.summary.is_empty() {
         heading(&mut s, style, "Summary");

@@ -32,6 +32,16 @@ pub struct Score {
     pub explanation: String,
 }
 
+impl Score {
+    /// Each component with its percentile: `engagement 100`, `reach 75`.
+    pub fn component_words(&self) -> Vec<String> {
+        self.components
+            .iter()
+            .map(|c| format!("{} {:.0}", c.name, c.percentile))
+            .collect()
+    }
+}
+
 /// Share of `history` below `value`, ties counting half, as 0–100.
 pub fn percentile(value: f64, history: &[f64]) -> f64 {
     if history.is_empty() {

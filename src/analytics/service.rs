@@ -141,18 +141,6 @@ pub async fn build_report(
     let load_from = period.previous_from - Days::new(history_days(&period)).min(Days::new(400));
     let load_from = load_from.min(period.to - Days::new(detect::HISTORY_DAYS));
     let days = store.account_days(&ids, load_from, period.to).await?;
-    let in_period = |d: NaiveDate| d >= period.from && d <= period.to;
-    if !days.iter().any(|r| in_period(r.day))
-        && !funnel_has_period(store, &ids, req, &period).await?
-    {
-        return Err(ReportError::NoData {
-            from: period.from,
-            to: period.to,
-            span: store.data_span(&ids).await?,
-        });
-    }
-    let posts_from = period.from.min(period.to - Days::new(29));
-    let posts = store.post_series(&ids, posts_from, period.to).await?;
     let funnel = store
         .funnel_rows(
             &ids,
@@ -162,6 +150,17 @@ pub async fn build_report(
             period.to,
         )
         .await?;
+    // A brand may have campaigns and no posts: either counts as data.
+    let in_period = |d: NaiveDate| d >= period.from && d <= period.to;
+    if !days.iter().any(|r| in_period(r.day)) && !funnel.iter().any(|r| in_period(r.day)) {
+        return Err(ReportError::NoData {
+            from: period.from,
+            to: period.to,
+            span: store.data_span(&ids).await?,
+        });
+    }
+    let posts_from = period.from.min(period.to - Days::new(29));
+    let posts = store.post_series(&ids, posts_from, period.to).await?;
     let alerts = store
         .open_alerts(now.timestamp())
         .await?
@@ -210,25 +209,6 @@ pub async fn build_report(
         })
     })
     .await
-}
-
-/// Whether the paid funnel has a day in the period (a brand may have campaigns and no posts).
-async fn funnel_has_period(
-    store: &Store,
-    ids: &[i64],
-    req: &ReportRequest,
-    period: &Period,
-) -> Result<bool, ReportError> {
-    Ok(!store
-        .funnel_rows(
-            ids,
-            req.brand.as_deref(),
-            req.platform,
-            period.from,
-            period.to,
-        )
-        .await?
-        .is_empty())
 }
 
 /// Runs pure CPU work on tokio's blocking pool.

@@ -176,13 +176,14 @@ pub fn calc(arms: &[CalcArm], alpha: Alpha) -> Result<CalcResult, StatsError> {
             (CalcArm::Proportion(a), CalcArm::Proportion(b)) => {
                 let t = two_proportion_z(*a, *b, two)?;
                 let log = proportion_log_ratio(*a, *b).ok();
+                let (pa, pb) = (a.rate()?, b.rate()?);
                 CalcComparison {
                     arm: i,
                     test: "two-proportion z-test (pooled)",
                     statistic: t.statistic,
                     p_value: t.p_value,
                     p_value_adjusted: None,
-                    difference: b.rate()? - a.rate()?,
+                    difference: pb - pa,
                     difference_interval: newcombe(*a, *b, alpha)?,
                     relative_lift: (a.conversions > 0).then(|| {
                         (b.rate().unwrap_or(0.0) - a.rate().unwrap_or(0.0))

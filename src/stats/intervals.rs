@@ -58,17 +58,27 @@ fn arm_moments(s: &MeanStats, proportion: bool) -> Result<(f64, f64, f64)> {
     Ok((mean, var, s.n as f64))
 }
 
+/// A lift needs two units in each arm.
+fn two_units_each(a: &MeanStats, b: &MeanStats) -> Result<()> {
+    match [a, b].into_iter().find(|s| s.n < 2) {
+        Some(s) => Err(StatsError::TooFewUnits {
+            what: "a lift",
+            min: 2,
+            got: s.n,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Welch–Satterthwaite degrees of freedom of two variances of means `qa`, `qb` from `na`, `nb`
+/// units.
+fn welch_df(qa: f64, qb: f64, na: f64, nb: f64) -> f64 {
+    (qa + qb).powi(2) / (qa * qa / (na - 1.0) + qb * qb / (nb - 1.0))
+}
+
 /// The absolute or relative lift of `b` over `a`.
 pub fn lift(a: &MeanStats, b: &MeanStats, proportion: bool, relative: bool) -> Result<Lift> {
-    for s in [a, b] {
-        if s.n < 2 {
-            return Err(StatsError::TooFewUnits {
-                what: "a lift",
-                min: 2,
-                got: s.n,
-            });
-        }
-    }
+    two_units_each(a, b)?;
     let (ma, va, na) = arm_moments(a, proportion)?;
     let (mb, vb, nb) = arm_moments(b, proportion)?;
     if va + vb <= 0.0 {
@@ -85,8 +95,7 @@ pub fn lift(a: &MeanStats, b: &MeanStats, proportion: bool, relative: bool) -> R
     } else {
         (mb - ma, va / na + vb / nb)
     };
-    let (qa, qb) = (va / na, vb / nb);
-    let df = (qa + qb).powi(2) / (qa * qa / (na - 1.0) + qb * qb / (nb - 1.0));
+    let df = welch_df(va / na, vb / nb, na, nb);
     Ok(Lift {
         estimate: checked("lift", estimate)?,
         std_error: checked("standard error", se2.sqrt())?,
@@ -217,15 +226,7 @@ pub fn rate_log_ratio(a: RateStats, b: RateStats) -> Result<LogRatio> {
 /// metric that can be zero or negative on average has no ratio, and its lift stays on the
 /// delta method of [`lift`].
 pub fn mean_log_ratio(a: &MeanStats, b: &MeanStats) -> Result<LogRatio> {
-    for s in [a, b] {
-        if s.n < 2 {
-            return Err(StatsError::TooFewUnits {
-                what: "a lift",
-                min: 2,
-                got: s.n,
-            });
-        }
-    }
+    two_units_each(a, b)?;
     let (ma, mb) = (a.mean()?, b.mean()?);
     if ma <= 0.0 || mb <= 0.0 {
         return Err(StatsError::ZeroBaseline);
@@ -236,7 +237,7 @@ pub fn mean_log_ratio(a: &MeanStats, b: &MeanStats) -> Result<LogRatio> {
     if qa + qb <= 0.0 {
         return Err(StatsError::NoVariation);
     }
-    let df = (qa + qb).powi(2) / (qa * qa / (na - 1.0) + qb * qb / (nb - 1.0));
+    let df = welch_df(qa, qb, na, nb);
     Ok(LogRatio {
         log_ratio: checked("lift", (mb / ma).ln())?,
         std_error: checked("standard error", (qa + qb).sqrt())?,

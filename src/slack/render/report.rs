@@ -264,11 +264,7 @@ fn engagements_phrase(r: &Report) -> String {
 fn score_text(r: &Report) -> String {
     match &r.score_detail {
         Some(sc) => {
-            let parts: Vec<String> = sc
-                .components
-                .iter()
-                .map(|c| format!("{} {:.0}", c.name, c.percentile))
-                .collect();
+            let parts = sc.component_words();
             let before = r
                 .score_history
                 .iter()
@@ -283,9 +279,10 @@ fn score_text(r: &Report) -> String {
                 escape(&sc.explanation)
             )
         }
-        None => {
-            "*Score —*\nNot enough history yet: the score needs 4 comparable past periods.".into()
-        }
+        None => format!(
+            "*Score —*\nNot enough history yet. {}",
+            crate::analytics::render::no_score_reason(r)
+        ),
     }
 }
 
@@ -599,25 +596,18 @@ fn thread_messages(r: &Report, symbol: &str, text: &str) -> Vec<Message> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analytics::model::{AlertKind, AlertStatus, Evidence, NewAlert};
+    use crate::analytics::model::Evidence;
 
     #[test]
     fn a_digest_shows_every_critical_alert_first() {
-        let alert = |id: i64, severity: Severity| StoredAlert {
-            id,
-            alert: NewAlert {
-                kind: AlertKind::PerformanceDrop,
+        let alert = |id: i64, severity: Severity| {
+            StoredAlert::open_for_test(
+                id,
                 severity,
-                subject: String::new(),
-                account_id: None,
-                dedupe_key: id.to_string(),
-                message: format!("alert {id} ({severity})"),
-                evidence: Evidence::Other(Default::default()),
-            },
-            status: AlertStatus::Open,
-            opened_at: id,
-            snoozed_until: None,
-            decided_by: None,
+                Evidence::Other(Default::default()),
+                id,
+                format!("alert {id} ({severity})"),
+            )
         };
         let mut alerts: Vec<StoredAlert> = (1..=5)
             .map(|i| alert(i, Severity::Warning))
