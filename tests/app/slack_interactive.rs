@@ -200,7 +200,29 @@ async fn card(app: &TestApp, id: i64) -> (String, Value) {
         .into_iter()
         .find(|m| m.blocks.to_string().contains(&want))
         .unwrap();
+    recorded(app, &m).await;
     (m.ts, m.blocks)
+}
+
+/// Waits until the outbox has written down the ts Slack gave the message it posted: a click on
+/// a message arriving before that (which no person could do) is answered through its
+/// response_url instead of updating the message through the outbox.
+async fn recorded(app: &TestApp, m: &super::fake_slack::Posted) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while app
+        .store
+        .outbox_key_at(&m.channel, &m.ts)
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the outbox never recorded the ts {}",
+            m.ts
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 fn has_button(blocks: &Value, action_id: &str) -> bool {
@@ -464,7 +486,9 @@ async fn raise_and_post(app: &Bot, at: i64) -> (i64, super::fake_slack::Posted) 
             with_buttons(f).is_some()
         })
         .await;
-    (id, with_buttons(&app.fake).unwrap())
+    let posted = with_buttons(&app.fake).unwrap();
+    recorded(app, &posted).await;
+    (id, posted)
 }
 
 /// The analyst clicks `action` (`ack` or `snooze`) on alert `id`'s card at `ts`; the answer
