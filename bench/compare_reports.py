@@ -11,7 +11,7 @@ def main():
     bad = checked = 0
     for path in sys.argv[2:]:
         r = json.load(open(path))
-        key = f"{r['period']['from']}..{r['period']['to']}"
+        key = f"{r['timezone']} {r['period']['from']}..{r['period']['to']}"
         for b in r["platforms"]:
             want = peer[key].get(b["platform"], {})
             for f in FIELDS:

@@ -395,6 +395,8 @@ fn posts_on(per_day: f64, day: NaiveDate) -> u32 {
     weekly / 7 + u32::from(on)
 }
 
+const PEAK_HOUR_FACTOR: f64 = 1.25;
+
 /// Relative engagement by publish hour (UTC): a late-morning and an evening peak.
 fn hour_factor(hour: u32) -> f64 {
     match hour {
@@ -402,7 +404,7 @@ fn hour_factor(hour: u32) -> f64 {
         6..=8 => 0.85,
         9..=12 => 1.15,
         13..=16 => 0.95,
-        17..=21 => 1.25,
+        17..=21 => PEAK_HOUR_FACTOR,
         _ => 0.8,
     }
 }
@@ -585,11 +587,24 @@ pub fn generate(plan: &DemoPlan) -> DemoData {
                     }
                 };
                 let (reach_luck, rate_luck) = (luck(), luck());
+                // Nor does a planted post lose its boost to a weekend or a quiet hour.
+                let (day_factor, time_factor) = if boost > 1.0 {
+                    let best = [Weekday::Mon, Weekday::Sat]
+                        .map(|d| weekday_factor(spec.platform, d))
+                        .into_iter()
+                        .fold(0.0, f64::max);
+                    (best, PEAK_HOUR_FACTOR)
+                } else {
+                    (
+                        weekday_factor(spec.platform, day.weekday()),
+                        hour_factor(hour),
+                    )
+                };
                 let mut reach = followers
                     * spec.reach_rate
                     * reach_luck
-                    * weekday_factor(spec.platform, day.weekday())
-                    * hour_factor(hour)
+                    * day_factor
+                    * time_factor
                     * (1.0 + 0.002 * t)
                     * boost.sqrt();
                 if dropping {
@@ -676,7 +691,10 @@ pub fn generate(plan: &DemoPlan) -> DemoData {
             } else {
                 c.lead_rate
             };
-            let leads = bernoulli_count(clicks.round() as u64, lead_rate, &mut rng);
+            // Leads stay within a tenth of what the clicks and the lead rate give: a
+            // campaign's cost per lead then moves by luck far less than the detectors' margin,
+            // so the one they flag is the one planted (real campaigns get the noise check).
+            let leads = (clicks * lead_rate * rng.gen_range(0.9..1.1)).round() as u64;
             let conversions = bernoulli_count(leads, c.conversion_rate, &mut rng);
             let revenue = conversions as f64 * c.order_value * jitter(&mut rng);
             records.push(Record::Funnel(FunnelDay {

@@ -336,6 +336,7 @@ pub struct Application {
 impl Application {
     /// Binds the configured address (port 0 picks a free one).
     pub async fn build(store: Store, config: &Config) -> anyhow::Result<Application> {
+        crate::app::keep_configured_zones(&store, &config.settings).await?;
         let app = AppState::new(store, config)?;
         let listen = &app.settings.server.listen;
         let listener = tokio::net::TcpListener::bind(listen)

@@ -46,12 +46,14 @@ pub struct DetectInput<'a> {
     pub funnel: &'a [FunnelRow],
     /// The last full day to look at.
     pub end: NaiveDate,
+    /// The zone whose local days `days`, `posts` and `end` count.
+    pub zone: chrono_tz::Tz,
     pub settings: &'a DetectorSettings,
     /// The symbol costs are written with (`$`).
     pub currency_symbol: &'a str,
 }
 
-/// Whether the later week's daily values are lower than the earlier week's by more than their
+/// Whether the later days' values are lower than the earlier days' by more than their
 /// day-to-day variation explains: Welch's t-test, one-sided at [`DROP_ALPHA`]. Days that vary not at all
 /// and fell are a fall.
 fn beyond_daily_noise(earlier: &[f64], later: &[f64]) -> bool {
@@ -214,22 +216,22 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
 
         // Viral posts: far above the account's median, and fast.
         let posts: Vec<&PostSeries> = input.posts.iter().filter(|p| p.account == a.id).collect();
+        let end_ts = crate::domain::days::day_bounds(input.end, input.zone).1;
         let lifetime = |p: &PostSeries| -> Option<(i64, f64)> {
             let last = p.series.iter().rev().find(|d| d.day <= input.end)?;
             let e = kpi::engagements(&last.values)?;
             let published = p.published_at?;
-            let end_ts = input.end.and_hms_opt(23, 59, 59)?.and_utc().timestamp();
             let hours = ((end_ts - published) as f64 / 3600.0).clamp(1.0, 24.0 * 7.0);
             Some((e, e as f64 / hours))
         };
         let month_from = input.end - Days::new(29);
+        let published_on = |p: &PostSeries| {
+            p.published_at
+                .map(|t| crate::domain::days::local_day(t, input.zone))
+        };
         let recent: Vec<(&PostSeries, i64, f64)> = posts
             .iter()
-            .filter(|p| {
-                p.published_at
-                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                    .is_some_and(|t| t.date_naive() >= month_from && t.date_naive() <= input.end)
-            })
+            .filter(|p| published_on(p).is_some_and(|d| d >= month_from && d <= input.end))
             .filter_map(|p| lifetime(p).map(|(e, v)| (*p, e, v)))
             .collect();
         let (Some(med_e), Some(med_v)) = (
@@ -242,10 +244,7 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
             continue;
         }
         for (p, e, v) in &recent {
-            let fresh = p
-                .published_at
-                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                .is_some_and(|t| t.date_naive() >= cur_from);
+            let fresh = published_on(p).is_some_and(|d| d >= cur_from);
             if !fresh
                 || *e < s.viral_min_engagements
                 || (*e as f64) < s.viral_multiple * med_e
@@ -290,12 +289,16 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
             .or_default()
             .push(r);
     }
-    let cpl = |rows: &[&FunnelRow], from: NaiveDate, to: NaiveDate| -> Option<(f64, i64)> {
+    // Spend and leads of a campaign's days in `from..=to`, with leads.
+    let totals = |rows: &[&FunnelRow], from: NaiveDate, to: NaiveDate| -> Option<(f64, i64)> {
         let f = funnel_total(rows.iter().copied(), from, to);
         match (f.spend_cents, f.leads) {
-            (Some(s), Some(l)) if l > 0 => Some((s as f64 / 100.0 / l as f64, l)),
+            (Some(s), Some(l)) if l > 0 => Some((s as f64 / 100.0, l)),
             _ => None,
         }
+    };
+    let cpl = |rows: &[&FunnelRow], from: NaiveDate, to: NaiveDate| -> Option<(f64, i64)> {
+        totals(rows, from, to).map(|(s, l)| (s / l as f64, l))
     };
     let week: Vec<(&(String, String), f64, i64)> = campaigns
         .iter()
@@ -304,13 +307,29 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
         .collect();
     for (key, c, leads) in &week {
         let rows = &campaigns[*key];
-        let trailing: Vec<f64> = (1..=4)
+        let weeks: Vec<(f64, i64)> = (1..=4)
             .filter_map(|w| {
                 let to = input.end - Days::new(w * WINDOW);
-                cpl(rows, to - Days::new(WINDOW - 1), to).map(|x| x.0)
+                totals(rows, to - Days::new(WINDOW - 1), to)
             })
             .collect();
+        let trailing: Vec<f64> = weeks.iter().map(|(s, l)| s / *l as f64).collect();
         let own = median(&trailing);
+        // Leads per unit of spend, day by day: this week against the four before it.
+        let daily_rate = |from: NaiveDate, to: NaiveDate| -> Vec<f64> {
+            rows.iter()
+                .filter(|r| r.day >= from && r.day <= to)
+                .filter_map(|r| match (r.funnel.spend_cents, r.funnel.leads) {
+                    (Some(s), Some(l)) if s > 0 => Some(l as f64 / s as f64),
+                    _ => None,
+                })
+                .collect()
+        };
+        let earlier_from = cur_from - Days::new(4 * WINDOW);
+        let fewer_leads = beyond_daily_noise(
+            &daily_rate(earlier_from, cur_from - Days::new(1)),
+            &daily_rate(cur_from, input.end),
+        );
         let others: Vec<f64> = week
             .iter()
             .filter(|(k, _, _)| k != key)
@@ -322,7 +341,7 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Detection> {
                 "above the {} target",
                 money(s.cost_per_lead_target, input.currency_symbol)
             ))
-        } else if own.is_some_and(|m| *c > m * (1.0 + s.cost_per_lead_margin)) {
+        } else if own.is_some_and(|m| *c > m * (1.0 + s.cost_per_lead_margin)) && fewer_leads {
             Some(format!(
                 "{} above its own median of {}",
                 signed_percent(c / own.unwrap_or(*c) - 1.0).trim_start_matches('+'),
@@ -476,6 +495,7 @@ mod unit {
             posts,
             funnel,
             end: day(13),
+            zone: chrono_tz::Etc::UTC,
             settings: s,
             currency_symbol: "$",
         })

@@ -144,10 +144,16 @@ pub struct PostLine {
 }
 
 impl PostLine {
+    /// The local day of `zone` the post was published on.
+    fn published_on(&self, zone: chrono_tz::Tz) -> Option<NaiveDate> {
+        self.published_at
+            .map(|t| crate::domain::days::local_day(t.timestamp(), zone))
+    }
+
     /// Whether the post's rate says something about the post: it was published in the period
     /// (so the period holds most of its life) and reached enough people.
-    fn rate_is_meaningful(&self, from: NaiveDate) -> bool {
-        self.published_at.is_some_and(|t| t.date_naive() >= from)
+    fn rate_is_meaningful(&self, from: NaiveDate, zone: chrono_tz::Tz) -> bool {
+        self.published_on(zone).is_some_and(|d| d >= from)
             && self.base_value.is_some_and(|b| b >= 100)
     }
 }
@@ -319,8 +325,17 @@ pub fn post_lines(
 }
 
 /// Builds the report: pure over its input.
+impl ReportInput<'_> {
+    /// The zone whose local days the period and the rollups count (`timezone` is a name from
+    /// `Tz::name`).
+    fn zone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Etc::UTC)
+    }
+}
+
 pub fn build(input: ReportInput<'_>) -> Report {
     let p = input.period;
+    let zone = input.zone();
     let mut by_platform: BTreeMap<Platform, Vec<&ScopeAccount>> = BTreeMap::new();
     for a in input.accounts {
         by_platform.entry(a.platform).or_default().push(a);
@@ -369,10 +384,10 @@ pub fn build(input: ReportInput<'_>) -> Report {
             .then(a.post_id.cmp(&b.post_id))
     });
     let top_posts: Vec<PostLine> = lines.iter().take(5).cloned().collect();
-    lines.retain(|l| l.engagements > 0 || l.published_at.is_some_and(|t| t.date_naive() >= p.from));
+    lines.retain(|l| l.engagements > 0 || l.published_on(zone).is_some_and(|d| d >= p.from));
     let mut rated: Vec<&PostLine> = lines
         .iter()
-        .filter(|l| l.rate_is_meaningful(p.from))
+        .filter(|l| l.rate_is_meaningful(p.from, zone))
         .collect();
     rated.sort_by(|a, b| {
         a.engagement_rate
@@ -452,6 +467,7 @@ pub fn build(input: ReportInput<'_>) -> Report {
         posts: input.posts,
         funnel: input.funnel,
         end: p.to,
+        zone,
         settings: input.detectors,
         currency_symbol: crate::format::currency_symbol(&input.currency),
     });
@@ -493,8 +509,8 @@ pub fn build(input: ReportInput<'_>) -> Report {
     };
     let in_period = |post: &PostSeries| {
         post.published_at
-            .and_then(|t| DateTime::from_timestamp(t, 0))
-            .is_some_and(|t| t.date_naive() >= p.from && t.date_naive() <= p.to)
+            .map(|t| crate::domain::days::local_day(t, zone))
+            .is_some_and(|d| d >= p.from && d <= p.to)
     };
     let texts_of = |ids: &[i64]| -> Vec<&str> {
         input
@@ -623,10 +639,9 @@ fn recommend(
     // Which media type earns the best rate on each platform, from the period's posts.
     for b in platforms {
         let mut by_media: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-        for l in posts
-            .iter()
-            .filter(|l| l.platform == b.platform && l.rate_is_meaningful(input.period.from))
-        {
+        for l in posts.iter().filter(|l| {
+            l.platform == b.platform && l.rate_is_meaningful(input.period.from, input.zone())
+        }) {
             if let (Some(m), Some(r)) = (l.media_type.as_deref(), l.engagement_rate) {
                 by_media.entry(m).or_default().push(r);
             }
@@ -691,7 +706,7 @@ fn recommend(
     let mut by_hour: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
     for l in posts
         .iter()
-        .filter(|l| l.rate_is_meaningful(input.period.from))
+        .filter(|l| l.rate_is_meaningful(input.period.from, input.zone()))
     {
         if let (Some(t), Some(r)) = (l.published_at, l.engagement_rate) {
             let bucket = t.hour_bucket();

@@ -30,6 +30,8 @@ pub enum ReportError {
         to: NaiveDate,
         span: Option<(NaiveDate, NaiveDate)>,
     },
+    #[error("vibe doesn't count days in {zone} yet; it keeps days in {}. A digest schedule in {zone}, or `vibe report --tz {zone}` run once in the terminal, adds it", .kept.join(", "))]
+    ZoneNotKept { zone: String, kept: Vec<String> },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -88,6 +90,20 @@ pub fn check_range(
     Ok(())
 }
 
+/// Checks that the rollups keep days in `tz` (one query), so a report in it can be built;
+/// returns the zone as the rollups name it.
+pub async fn check_zone(store: &Store, tz: chrono_tz::Tz) -> Result<chrono_tz::Tz, ReportError> {
+    let zone = crate::domain::days::canonical(tz);
+    let kept = store.rollup_zones().await?;
+    if kept.contains(&zone) {
+        return Ok(zone);
+    }
+    Err(ReportError::ZoneNotKept {
+        zone: zone.name().to_string(),
+        kept: kept.iter().map(|z| z.name().to_string()).collect(),
+    })
+}
+
 /// Builds a report from the store as of `now`.
 pub async fn build_report(
     store: &Store,
@@ -119,6 +135,7 @@ pub async fn build_report(
         return Err(ReportError::NoAccounts(scope));
     }
     let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let zone = check_zone(store, req.timezone).await?;
     let (period, data_through) = match (req.from, req.to) {
         (Some(from), Some(to)) => {
             if from > to {
@@ -129,7 +146,7 @@ pub async fn build_report(
         (from, to) => {
             let (end, through) = match to {
                 Some(t) => (t, None),
-                None => period_end(today, store.last_data_day(&ids).await?),
+                None => period_end(today, store.last_data_day(&ids, zone).await?),
             };
             let p = match from {
                 Some(f) if f <= end => Period::range(PeriodKind::Custom, f, end),
@@ -140,7 +157,7 @@ pub async fn build_report(
     };
     let load_from = period.previous_from - Days::new(history_days(&period)).min(Days::new(400));
     let load_from = load_from.min(period.to - Days::new(detect::HISTORY_DAYS));
-    let days = store.account_days(&ids, load_from, period.to).await?;
+    let days = store.account_days(&ids, zone, load_from, period.to).await?;
     let funnel = store
         .funnel_rows(
             &ids,
@@ -156,11 +173,11 @@ pub async fn build_report(
         return Err(ReportError::NoData {
             from: period.from,
             to: period.to,
-            span: store.data_span(&ids).await?,
+            span: store.data_span(&ids, zone).await?,
         });
     }
     let posts_from = period.from.min(period.to - Days::new(29));
-    let posts = store.post_series(&ids, posts_from, period.to).await?;
+    let posts = store.post_series(&ids, zone, posts_from, period.to).await?;
     let alerts = store
         .open_alerts(now.timestamp())
         .await?
@@ -244,13 +261,15 @@ pub async fn analyse(
     let accounts = store.scope_accounts(None, None).await?;
     let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     let today = now.with_timezone(&tz).date_naive();
-    let (end, _) = period_end(today, store.last_data_day(&ids).await?);
+    let (end, _) = period_end(today, store.last_data_day(&ids, tz).await?);
     if accounts.is_empty() {
         return Ok(AnalysisReport::default());
     }
     let from = end - Days::new(detect::HISTORY_DAYS);
-    let days = store.account_days(&ids, from, end).await?;
-    let posts = store.post_series(&ids, end - Days::new(29), end).await?;
+    let days = store.account_days(&ids, tz, from, end).await?;
+    let posts = store
+        .post_series(&ids, tz, end - Days::new(29), end)
+        .await?;
     let funnel = store.funnel_rows(&ids, None, None, from, end).await?;
     let week_from = end - Days::new(detect::WINDOW - 1);
     let known: HashSet<i64> = ids.iter().copied().collect();
@@ -292,6 +311,7 @@ pub async fn analyse(
             posts: &posts,
             funnel: &funnel,
             end,
+            zone: tz,
             settings: &settings,
             currency_symbol: currency.symbol(),
         })

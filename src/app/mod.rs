@@ -43,3 +43,27 @@ pub trait Workspace: Send + Sync {
     /// Who vibe is signed in as (`U0BOT in Acme`), checking its token.
     fn signed_in_as(&self) -> BoxFuture<'_, Result<String, String>>;
 }
+
+/// Keeps daily rollups in every zone whose days people read: `report.timezone`, the
+/// scheduler's zone and each digest schedule's. Run when a command or the server opens the
+/// store; a zone added here has its rollups built from the stored snapshots first. Zones
+/// beyond the most vibe keeps are left out with a warning (reports in them are refused).
+pub async fn keep_configured_zones(
+    store: &crate::store::Store,
+    settings: &crate::config::Settings,
+) -> Result<(), StoreError> {
+    let mut zones = vec![settings.report.timezone.0, settings.scheduler.timezone.0];
+    for s in store.schedules().await? {
+        if let Ok(tz) = s.timezone.parse() {
+            zones.push(tz);
+        }
+    }
+    for tz in zones {
+        match store.keep_zone(tz).await {
+            Ok(_) => {}
+            Err(StoreError::TooManyZones(m)) => tracing::warn!("{m}"),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 
 use super::{AppError, Workspace};
 use crate::scheduler::CronSpec;
-use crate::store::{DigestSchedule, NewSchedule, Store};
+use crate::store::{DigestSchedule, NewSchedule, Store, StoreError};
 
 pub use crate::scheduler::DigestKind;
 
@@ -303,9 +303,14 @@ pub async fn execute(
                 channel,
                 created_by: origin.actor.clone(),
             };
-            Ok(match store.add_schedule(&new, now.timestamp()).await? {
-                Ok(s) => ScheduleAnswer::Added(scheduled(s, default_tz, origin, now)),
-                Err(s) => ScheduleAnswer::AlreadyScheduled(scheduled(s, default_tz, origin, now)),
+            // The store keeps the zone's days in the rollups with the schedule.
+            Ok(match store.add_schedule(&new, now.timestamp()).await {
+                Ok(Ok(s)) => ScheduleAnswer::Added(scheduled(s, default_tz, origin, now)),
+                Ok(Err(s)) => {
+                    ScheduleAnswer::AlreadyScheduled(scheduled(s, default_tz, origin, now))
+                }
+                Err(StoreError::TooManyZones(m)) => return Err(AppError::Failed(m)),
+                Err(e) => return Err(e.into()),
             })
         }
         ScheduleRequest::List => Ok(ScheduleAnswer::List(

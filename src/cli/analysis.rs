@@ -11,7 +11,8 @@ use crate::analytics::report::PeriodKind;
 use crate::analytics::service::{self, ReportError, ReportRequest};
 use crate::config::Settings;
 use crate::domain::Platform;
-use crate::store::Store;
+use crate::format::thousands;
+use crate::store::{KeptZone, Store, StoreError};
 
 pub struct ReportArgs {
     pub period: Option<PeriodKind>,
@@ -41,6 +42,20 @@ pub async fn report(store: &Store, settings: &Settings, a: ReportArgs) -> anyhow
             return Ok(ExitCode::from(2));
         }
     };
+    // The terminal is the operator's: a report in a zone not kept yet adds it.
+    match store.keep_zone(tz).await {
+        Ok(KeptZone::Already) => {}
+        Ok(KeptZone::Added { snapshots }) => eprintln!(
+            "vibe now keeps days in {} too (rollups built from {} snapshots); imports keep them up to date.",
+            tz.name(),
+            thousands(snapshots as i64)
+        ),
+        Err(StoreError::TooManyZones(m)) => {
+            eprintln!("error: {m}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    }
     let req = ReportRequest {
         kind: a.period.unwrap_or(PeriodKind::Weekly),
         brand: a.brand,

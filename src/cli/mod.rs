@@ -127,6 +127,7 @@ async fn live_probe(addr: std::net::SocketAddr) -> ExitCode {
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(&settings.database).await?;
     store.migrate().await?;
+    crate::app::keep_configured_zones(&store, settings).await?;
     Ok(store)
 }
 

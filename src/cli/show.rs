@@ -117,7 +117,7 @@ pub(super) async fn print_demo(
         "engagements"
     );
     let opt = |v: Option<i64>| v.map(thousands).unwrap_or_else(|| "-".into());
-    for a in store.account_summaries().await? {
+    for a in store.account_summaries(settings.report.timezone.0).await? {
         let followers = match (a.followers_first, a.followers_last) {
             (Some(f), Some(l)) => format!("{} → {}", thousands(f), thousands(l)),
             _ => "-".into(),

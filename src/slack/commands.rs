@@ -136,15 +136,19 @@ async fn handle_other(app: &AppState, ev: SlackCommandEvent) -> Option<SlackComm
                     &text,
                 )));
             }
-            if let Some(t) = tz
-                .as_deref()
-                .filter(|t| t.parse::<chrono_tz::Tz>().is_err())
-            {
-                return Some(ephemeral(&render::error(
-                    &format!("{t:?} is not a time zone like Europe/Paris"),
-                    None,
-                    &text,
-                )));
+            if let Some(t) = tz.as_deref() {
+                let Ok(zone) = t.parse::<chrono_tz::Tz>() else {
+                    return Some(ephemeral(&render::error(
+                        &format!("{t:?} is not a time zone like Europe/Paris"),
+                        None,
+                        &text,
+                    )));
+                };
+                match service::check_zone(&app.store, zone).await {
+                    Ok(_) => {}
+                    Err(ReportError::Store(e)) => return Some(ephemeral(&internal(e))),
+                    Err(e) => return Some(ephemeral(&render::error(&e.to_string(), None, &text))),
+                }
             }
             let today = Utc::now().date_naive();
             if let Err(e) = service::check_range(*from, *to, today) {

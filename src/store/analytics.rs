@@ -2,10 +2,12 @@
 //! funnel days, plus the alerts table.
 
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 use sqlx::Row;
 
 use super::bulk::{json_err, json_rows};
 use super::ingest::day_key;
+use super::zones::zone_key;
 use super::{in_list as list, unix_now, Result, Store};
 use crate::analytics::kpi::{DayRow, Funnel, FunnelRow};
 pub use crate::analytics::model::{
@@ -68,49 +70,57 @@ impl Store {
             .collect()
     }
 
-    /// The last day with rollup data for these accounts.
-    pub async fn last_data_day(&self, accounts: &[i64]) -> Result<Option<NaiveDate>> {
+    /// The last day of `zone` with rollup data for these accounts.
+    pub async fn last_data_day(&self, accounts: &[i64], zone: Tz) -> Result<Option<NaiveDate>> {
         if accounts.is_empty() {
             return Ok(None);
         }
         let sql = format!(
-            "SELECT MAX(day) FROM account_daily WHERE account_id IN ({})",
-            list(self.backend, 1, accounts.len())
+            "SELECT MAX(day) FROM account_daily WHERE account_id IN ({}) AND zone = ${}",
+            list(self.backend, 1, accounts.len()),
+            accounts.len() + 1
         );
         let mut q = sqlx::query_scalar::<_, Option<String>>(&sql);
         for a in accounts {
             q = q.bind(*a);
         }
-        Ok(q.fetch_one(&self.pool)
+        Ok(q.bind(zone_key(zone))
+            .fetch_one(&self.pool)
             .await?
             .as_deref()
             .and_then(parse_day))
     }
 
-    /// The first and last day any of the accounts has data.
-    pub async fn data_span(&self, accounts: &[i64]) -> Result<Option<(NaiveDate, NaiveDate)>> {
+    /// The first and last day of `zone` any of the accounts has data.
+    pub async fn data_span(
+        &self,
+        accounts: &[i64],
+        zone: Tz,
+    ) -> Result<Option<(NaiveDate, NaiveDate)>> {
         if accounts.is_empty() {
             return Ok(None);
         }
         let sql = format!(
-            "SELECT MIN(day), MAX(day) FROM account_daily WHERE account_id IN ({})",
-            list(self.backend, 1, accounts.len())
+            "SELECT MIN(day), MAX(day) FROM account_daily WHERE account_id IN ({}) AND zone = ${}",
+            list(self.backend, 1, accounts.len()),
+            accounts.len() + 1
         );
         let mut q = sqlx::query_as::<_, (Option<String>, Option<String>)>(&sql);
         for a in accounts {
             q = q.bind(*a);
         }
-        let (first, last) = q.fetch_one(&self.pool).await?;
+        let (first, last) = q.bind(zone_key(zone)).fetch_one(&self.pool).await?;
         Ok(first
             .as_deref()
             .and_then(parse_day)
             .zip(last.as_deref().and_then(parse_day)))
     }
 
-    /// Daily rollups of the accounts for days in `from..=to`.
+    /// Daily rollups of the accounts for days of `zone` in `from..=to`.
     pub async fn account_days(
         &self,
         accounts: &[i64],
+        zone: Tz,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<DayRow>> {
@@ -129,10 +139,11 @@ impl Store {
             self.backend,
             &cols,
             &format!(
-                "account_daily WHERE account_id IN ({ids}) AND day >= ${a} AND day <= ${b}",
+                "account_daily WHERE account_id IN ({ids}) AND day >= ${a} AND day <= ${b} AND zone = ${z}",
                 ids = list(self.backend, 1, n),
                 a = n + 1,
                 b = n + 2,
+                z = n + 3,
             ),
         );
         let mut q = sqlx::query_scalar::<_, String>(&sql);
@@ -142,6 +153,7 @@ impl Store {
         let json = q
             .bind(day_key(from))
             .bind(day_key(to))
+            .bind(zone_key(zone))
             .fetch_one(&self.pool)
             .await?;
         type Row = (
@@ -175,10 +187,12 @@ impl Store {
         Ok(out)
     }
 
-    /// Posts of the accounts with a daily row in `from..=to`, each with its series up to `to`.
+    /// Posts of the accounts with a daily row in `from..=to` (days of `zone`), each with its
+    /// series in that zone up to `to`.
     pub async fn post_series(
         &self,
         accounts: &[i64],
+        zone: Tz,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<PostSeries>> {
@@ -187,9 +201,9 @@ impl Store {
         }
         let n = accounts.len();
         let ids = list(self.backend, 1, n);
-        let (a, b) = (n + 1, n + 2);
+        let (a, b, z) = (n + 1, n + 2, n + 3);
         let active = format!(
-            "EXISTS (SELECT 1 FROM post_daily x WHERE x.post_id = p.id AND x.day >= ${a} AND x.day <= ${b})"
+            "EXISTS (SELECT 1 FROM post_daily x WHERE x.post_id = p.id AND x.zone = ${z} AND x.day >= ${a} AND x.day <= ${b})"
         );
         let post_cols: Vec<String> = [
             "p.id",
@@ -213,7 +227,7 @@ impl Store {
         let rows_sql = json_rows(
             self.backend,
             &row_cols,
-            &format!("post_daily d JOIN posts p ON p.id = d.post_id WHERE p.account_id IN ({ids}) AND d.day <= ${b} AND {active}"),
+            &format!("post_daily d JOIN posts p ON p.id = d.post_id WHERE p.account_id IN ({ids}) AND d.zone = ${z} AND d.day <= ${b} AND {active}"),
         );
         let (from_key, to_key) = (day_key(from), day_key(to));
         let mut q = sqlx::query_scalar::<_, String>(&posts_sql);
@@ -223,6 +237,7 @@ impl Store {
         let posts_json = q
             .bind(from_key.as_str())
             .bind(to_key.as_str())
+            .bind(zone_key(zone))
             .fetch_one(&self.pool)
             .await?;
         let mut q = sqlx::query_scalar::<_, String>(&rows_sql);
@@ -232,6 +247,7 @@ impl Store {
         let rows_json = q
             .bind(from_key.as_str())
             .bind(to_key.as_str())
+            .bind(zone_key(zone))
             .fetch_one(&self.pool)
             .await?;
         type PostJson = (

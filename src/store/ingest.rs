@@ -5,13 +5,16 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+use chrono_tz::Tz;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, Row, Transaction};
 
+use super::zones::zone_key;
 use super::{unix_now, Result, Store};
 use crate::config::Backend;
+use crate::domain::days::{self, DayCutter};
 use crate::domain::rollup::{self, DayValues};
 use crate::domain::{
     AccountInfo, AccountKey, AccountSnapshot, Count, FunnelDay, PostInfo, PostSnapshot, Record,
@@ -62,12 +65,14 @@ pub struct Ingest {
     snapshots: Vec<(i64, i64, Metrics8)>,
     account_snapshots: Vec<(i64, i64, Option<i64>)>,
     funnel: Vec<FunnelRow>,
-    /// The latest imported snapshot of each post on each day, for `post_daily`.
-    post_day_last: HashMap<(i64, NaiveDate), (i64, Metrics8)>,
+    /// The zones whose days the rollups keep (`rollup_zones`); indexes below refer to them.
+    zones: Vec<DayCutter>,
+    /// The latest imported snapshot of each post on each day of each zone, for `post_daily`.
+    post_day_last: HashMap<(u8, i64, NaiveDate), (i64, Metrics8)>,
     /// Posts this ingest created: all their daily rows are in `post_day_last`.
     new_posts: rustc_hash::FxHashSet<i64>,
-    /// The earliest day whose rollup may have changed, per account.
-    dirty_from: HashMap<i64, NaiveDate>,
+    /// The earliest day whose rollup may have changed, per zone and account.
+    dirty_from: HashMap<(u8, i64), NaiveDate>,
     stats: IngestStats,
 }
 
@@ -85,7 +90,20 @@ struct FunnelRow {
 impl Store {
     /// Opens an ingest in a new transaction.
     pub async fn begin_ingest(&self, source: Source, batch_size: usize) -> Result<Ingest> {
-        let tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            // A zone being added waits for this ingest, and this ingest for it, so the zone's
+            // rollups are built from this ingest's snapshots or kept up by it, never neither.
+            // (SQLite runs one writer at a time.)
+            sqlx::query("LOCK TABLE rollup_zones IN SHARE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let zones = super::zones::kept_zones(&mut tx)
+            .await?
+            .into_iter()
+            .map(|(_, tz)| DayCutter::new(tz))
+            .collect();
         Ok(Ingest {
             tx,
             backend: self.backend,
@@ -98,6 +116,7 @@ impl Store {
             snapshots: Vec::new(),
             account_snapshots: Vec::new(),
             funnel: Vec::new(),
+            zones,
             post_day_last: HashMap::default(),
             new_posts: Default::default(),
             dirty_from: HashMap::default(),
@@ -106,21 +125,8 @@ impl Store {
     }
 }
 
-/// The UTC day of a stored timestamp, as rollups key it.
-pub(crate) fn day_of(ts: i64) -> NaiveDate {
-    DateTime::<Utc>::from_timestamp(ts, 0)
-        .unwrap_or_default()
-        .date_naive()
-}
-
 pub(crate) fn day_key(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
-}
-
-fn day_start(day: NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc().timestamp())
-        .unwrap_or_default()
 }
 
 fn opt_i64(c: Option<Count>) -> Option<i64> {
@@ -195,15 +201,17 @@ impl Ingest {
         let post_id = self.post_id(account_id, &s.post).await?;
         let observed = s.observed_at.timestamp();
         let values = s.metrics.to_array().map(opt_i64);
-        let day = day_of(observed);
-        let slot = self
-            .post_day_last
-            .entry((post_id, day))
-            .or_insert((i64::MIN, [None; 8]));
-        if observed >= slot.0 {
-            *slot = (observed, values);
+        for (z, cut) in self.zones.iter_mut().enumerate() {
+            let day = cut.day(observed);
+            let slot = self
+                .post_day_last
+                .entry((z as u8, post_id, day))
+                .or_insert((i64::MIN, [None; 8]));
+            if observed >= slot.0 {
+                *slot = (observed, values);
+            }
+            mark_dirty(&mut self.dirty_from, z, account_id, day);
         }
-        self.mark_dirty(account_id, day);
         self.snapshots.push((post_id, observed, values));
         self.stats.post_snapshots += 1;
         if self.snapshots.len() >= self.batch_size {
@@ -215,7 +223,7 @@ impl Ingest {
     async fn add_account_snapshot(&mut self, s: &AccountSnapshot) -> Result<()> {
         let account_id = self.account_id(&s.account).await?;
         let observed = s.observed_at.timestamp();
-        self.mark_dirty(account_id, day_of(observed));
+        self.mark_dirty_at(account_id, observed);
         self.account_snapshots
             .push((account_id, observed, opt_i64(s.followers)));
         self.stats.account_snapshots += 1;
@@ -251,11 +259,11 @@ impl Ingest {
         Ok(())
     }
 
-    fn mark_dirty(&mut self, account_id: i64, day: NaiveDate) {
-        self.dirty_from
-            .entry(account_id)
-            .and_modify(|d| *d = (*d).min(day))
-            .or_insert(day);
+    /// Marks the day `ts` falls on, in every zone, as changed for the account.
+    fn mark_dirty_at(&mut self, account_id: i64, ts: i64) {
+        for (z, cut) in self.zones.iter_mut().enumerate() {
+            mark_dirty(&mut self.dirty_from, z, account_id, cut.day(ts));
+        }
     }
 
     async fn brand_id(&mut self, name: &str) -> Result<i64> {
@@ -325,7 +333,7 @@ impl Ingest {
         .await?;
         let published = p.published_at.map(|t| t.timestamp());
         for ts in [published, old_published.flatten()].into_iter().flatten() {
-            self.mark_dirty(account_id, day_of(ts));
+            self.mark_dirty_at(account_id, ts);
         }
         let hashtags = (!p.hashtags.is_empty()).then(|| p.hashtags.join(" "));
         let cols = [
@@ -486,11 +494,30 @@ impl Ingest {
         self.flush_account_snapshots().await?;
         self.flush_funnel().await?;
         let fresh = self.fresh_series();
-        self.update_post_daily().await?;
-        let dirty: BTreeMap<i64, NaiveDate> = self.dirty_from.drain().collect();
-        for (account_id, from) in dirty {
+        let rows: Vec<_> = self.post_day_last.drain().collect();
+        for (z, cut) in self.zones.iter().enumerate() {
+            let zone_rows: Vec<_> = rows
+                .iter()
+                .filter(|((rz, _, _), _)| usize::from(*rz) == z)
+                .map(|((_, post, day), last)| ((*post, *day), *last))
+                .collect();
+            write_post_daily(
+                &mut self.tx,
+                self.backend,
+                cut.tz(),
+                zone_rows,
+                self.batch_size,
+            )
+            .await?;
+        }
+        let dirty: BTreeMap<(u8, i64), NaiveDate> = self.dirty_from.drain().collect();
+        let empty = HashMap::default();
+        for ((z, account_id), from) in dirty {
+            let tz = self.zones[usize::from(z)].tz();
+            let fresh = fresh.get(&z).unwrap_or(&empty);
             self.stats.rollup_days +=
-                rebuild_account_daily(&mut self.tx, self.backend, account_id, from, &fresh).await?;
+                rebuild_account_daily(&mut self.tx, self.backend, tz, account_id, from, fresh)
+                    .await?;
         }
         tracing::debug!(
             account_days = self.stats.rollup_days,
@@ -500,50 +527,76 @@ impl Ingest {
         Ok(self.stats)
     }
 
-    /// The complete daily series of the posts this ingest created, so the rollups needn't read
-    /// them back from the database.
-    fn fresh_series(&self) -> HashMap<i64, Vec<DayValues>> {
-        let mut fresh: HashMap<i64, Vec<DayValues>> = HashMap::default();
-        for ((post, day), (_, values)) in &self.post_day_last {
+    /// The complete daily series, per zone, of the posts this ingest created, so the rollups
+    /// needn't read them back from the database.
+    fn fresh_series(&self) -> HashMap<u8, HashMap<i64, Vec<DayValues>>> {
+        let mut fresh: HashMap<u8, HashMap<i64, Vec<DayValues>>> = HashMap::default();
+        for ((z, post, day), (_, values)) in &self.post_day_last {
             if self.new_posts.contains(post) {
-                fresh.entry(*post).or_default().push(DayValues {
-                    day: *day,
-                    values: *values,
-                });
+                fresh
+                    .entry(*z)
+                    .or_default()
+                    .entry(*post)
+                    .or_default()
+                    .push(DayValues {
+                        day: *day,
+                        values: *values,
+                    });
             }
         }
-        for series in fresh.values_mut() {
+        for series in fresh.values_mut().flat_map(|m| m.values_mut()) {
             series.sort_unstable_by_key(|d| d.day);
         }
         fresh
     }
+}
 
-    /// Upserts each touched post-day with the day's latest snapshot, unless the stored one is
-    /// later (an import of older snapshots must not replace a newer end-of-day value).
-    async fn update_post_daily(&mut self) -> Result<()> {
-        let mut rows: Vec<_> = self.post_day_last.drain().collect();
-        rows.sort_unstable_by_key(|((post, day), _)| (*post, *day));
-        let days: Vec<String> = rows.iter().map(|((_, d), _)| day_key(*d)).collect();
-        for (chunk, days) in rows
-            .chunks(self.batch_size)
-            .zip(days.chunks(self.batch_size))
-        {
-            let sql = format!(
-                "INSERT INTO post_daily (post_id, day, observed_at, {m}) VALUES {v} \
-                 ON CONFLICT (post_id, day) DO UPDATE SET observed_at = excluded.observed_at, {set} \
-                 WHERE excluded.observed_at >= post_daily.observed_at",
-                m = POST_METRIC_NAMES.join(", "),
-                v = values_clause(self.backend, chunk.len(), 11),
-                set = set_excluded(&POST_METRIC_NAMES),
+fn mark_dirty(
+    dirty: &mut HashMap<(u8, i64), NaiveDate>,
+    zone: usize,
+    account: i64,
+    day: NaiveDate,
+) {
+    dirty
+        .entry((zone as u8, account))
+        .and_modify(|d| *d = (*d).min(day))
+        .or_insert(day);
+}
+
+/// Upserts each (post, day) of `tz` with the day's latest snapshot (observed at, counters),
+/// unless the stored one is later (an import of older snapshots must not replace a newer
+/// end-of-day value).
+pub(crate) async fn write_post_daily(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    tz: Tz,
+    mut rows: Vec<((i64, NaiveDate), (i64, Metrics8))>,
+    batch_size: usize,
+) -> Result<()> {
+    rows.sort_unstable_by_key(|((post, day), _)| (*post, *day));
+    let days: Vec<String> = rows.iter().map(|((_, d), _)| day_key(*d)).collect();
+    for (chunk, days) in rows.chunks(batch_size).zip(days.chunks(batch_size)) {
+        let sql = format!(
+            "INSERT INTO post_daily (post_id, zone, day, observed_at, {m}) VALUES {v} \
+             ON CONFLICT (post_id, zone, day) DO UPDATE SET observed_at = excluded.observed_at, {set} \
+             WHERE excluded.observed_at >= post_daily.observed_at",
+            m = POST_METRIC_NAMES.join(", "),
+            v = values_clause(backend, chunk.len(), 12),
+            set = set_excluded(&POST_METRIC_NAMES),
+        );
+        let mut q = sqlx::query(&sql);
+        for (((post, _), (observed, values)), day) in chunk.iter().zip(days) {
+            q = bind_metrics(
+                q.bind(*post)
+                    .bind(zone_key(tz))
+                    .bind(day.as_str())
+                    .bind(*observed),
+                values,
             );
-            let mut q = sqlx::query(&sql);
-            for (((post, _), (observed, values)), day) in chunk.iter().zip(days) {
-                q = bind_metrics(q.bind(*post).bind(day.as_str()).bind(*observed), values);
-            }
-            q.execute(&mut *self.tx).await?;
         }
-        Ok(())
+        q.execute(&mut **tx).await?;
     }
+    Ok(())
 }
 
 fn bind_metrics<'q>(
@@ -556,19 +609,25 @@ fn bind_metrics<'q>(
     q
 }
 
-/// One account-day being rebuilt: summed deltas, posts published, last follower count.
-type DayTotal = ([Option<i64>; 8], i64, Option<i64>);
+/// One account-day being rebuilt: summed deltas, posts published, the last follower count and
+/// when it was observed.
+type DayTotal = ([Option<i64>; 8], i64, Option<(i64, i64)>);
 
-/// Recomputes one account's `account_daily` rows from `from` on: post deltas summed per day,
-/// posts published, and the day's last follower count. Returns the number of rows written.
+/// Recomputes one account's `account_daily` rows in days of `tz` from `from` on: post deltas
+/// summed per day, posts published, and the day's last follower count. Returns the number of
+/// rows written.
 pub(crate) async fn rebuild_account_daily(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
+    tz: Tz,
     account_id: i64,
     from: NaiveDate,
     fresh: &HashMap<i64, Vec<DayValues>>,
 ) -> Result<usize> {
+    let zone = zone_key(tz);
     let from_key = day_key(from);
+    let from_ts = days::day_start(from, tz);
+    let mut cut = DayCutter::new(tz);
     let mut totals: BTreeMap<NaiveDate, DayTotal> = BTreeMap::new();
     let mut add_series = |series: &[DayValues]| {
         for d in rollup::daily_deltas(series) {
@@ -582,9 +641,10 @@ pub(crate) async fn rebuild_account_daily(
     // deltas. Posts this ingest created are taken from memory, the rest read back.
     let posts: Vec<i64> = sqlx::query_scalar(
         "SELECT DISTINCT d.post_id FROM post_daily d JOIN posts p ON p.id = d.post_id \
-         WHERE p.account_id = $1 AND d.day >= $2",
+         WHERE p.account_id = $1 AND d.zone = $2 AND d.day >= $3",
     )
     .bind(account_id)
+    .bind(zone)
     .bind(from_key.as_str())
     .fetch_all(&mut **tx)
     .await?;
@@ -600,13 +660,14 @@ pub(crate) async fn rebuild_account_daily(
         let ids = super::in_list(backend, 1, chunk.len());
         let sql = format!(
             "SELECT post_id, day, {columns} FROM post_daily WHERE post_id IN ({ids}) \
-             ORDER BY post_id, day"
+             AND zone = ${z} ORDER BY post_id, day",
+            z = chunk.len() + 1
         );
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(*id);
         }
-        let rows = q.fetch_all(&mut **tx).await?;
+        let rows = q.bind(zone).fetch_all(&mut **tx).await?;
         let mut series: Vec<DayValues> = Vec::new();
         let mut current: Option<i64> = None;
         for row in &rows {
@@ -633,11 +694,11 @@ pub(crate) async fn rebuild_account_daily(
         "SELECT published_at FROM posts WHERE account_id = $1 AND published_at >= $2",
     )
     .bind(account_id)
-    .bind(day_start(from))
+    .bind(from_ts)
     .fetch_all(&mut **tx)
     .await?;
     for (ts,) in published {
-        totals.entry(day_of(ts)).or_insert(([None; 8], 0, None)).1 += 1;
+        totals.entry(cut.day(ts)).or_insert(([None; 8], 0, None)).1 += 1;
     }
 
     let followers: Vec<(i64, Option<i64>)> = sqlx::query_as(
@@ -645,32 +706,38 @@ pub(crate) async fn rebuild_account_daily(
          WHERE account_id = $1 AND observed_at >= $2 AND followers IS NOT NULL ORDER BY observed_at",
     )
     .bind(account_id)
-    .bind(day_start(from))
+    .bind(from_ts)
     .fetch_all(&mut **tx)
     .await?;
     for (ts, f) in followers {
-        totals.entry(day_of(ts)).or_insert(([None; 8], 0, None)).2 = f;
+        totals.entry(cut.day(ts)).or_insert(([None; 8], 0, None)).2 = f.map(|f| (f, ts));
     }
 
-    sqlx::query("DELETE FROM account_daily WHERE account_id = $1 AND day >= $2")
+    sqlx::query("DELETE FROM account_daily WHERE account_id = $1 AND zone = $2 AND day >= $3")
         .bind(account_id)
+        .bind(zone)
         .bind(from_key.as_str())
         .execute(&mut **tx)
         .await?;
     let rows: Vec<_> = totals.into_iter().collect();
     for chunk in rows.chunks(400) {
         let sql = format!(
-            "INSERT INTO account_daily (account_id, day, posts_published, {m}, followers) VALUES {v}",
+            "INSERT INTO account_daily (account_id, zone, day, posts_published, {m}, followers, followers_at) \
+             VALUES {v}",
             m = POST_METRIC_NAMES.join(", "),
-            v = values_clause(backend, chunk.len(), 12),
+            v = values_clause(backend, chunk.len(), 14),
         );
         let mut q = sqlx::query(&sql);
         for (day, (values, published, followers)) in chunk {
             q = bind_metrics(
-                q.bind(account_id).bind(day_key(*day)).bind(*published),
+                q.bind(account_id)
+                    .bind(zone)
+                    .bind(day_key(*day))
+                    .bind(*published),
                 values,
             )
-            .bind(*followers);
+            .bind(followers.map(|f| f.0))
+            .bind(followers.map(|f| f.1));
         }
         q.execute(&mut **tx).await?;
     }

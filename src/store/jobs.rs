@@ -173,30 +173,34 @@ impl Store {
             .collect()
     }
 
-    /// Thins snapshots observed before `before` down to what the rollups are made of. A post
-    /// snapshot goes when a later one of the same post on the same UTC day is in `post_daily`
-    /// (it is rolled up, and not the day's last); an account snapshot when a later one of the
-    /// same account on the same UTC day has a follower count (`account_daily` keeps the day's
-    /// last). Each post's latest snapshot, each day's last ones and the rollups stay, so
+    /// Thins snapshots observed before `before` down to what the rollups are made of: a post
+    /// snapshot stays when it is some kept zone's last of its day (`post_daily` names it), an
+    /// account snapshot when some zone's `account_daily` took its follower count from it. Each
+    /// post's latest snapshot is the last of its day in every zone, so it stays too; the
+    /// rollups stay whole, so a report on any old period in any kept zone is unchanged, and
     /// rebuilding a rollup later gives the same numbers.
     pub async fn thin_snapshots(&self, before: i64) -> Result<Thinned> {
         let mut tx = self.begin_write().await?;
+        let zones: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rollup_zones")
+            .fetch_one(&mut *tx)
+            .await?;
+        if zones == 0 {
+            // No rollups yet: every snapshot is still the only copy of its numbers.
+            return Ok(Thinned::default());
+        }
         let post_snapshots = sqlx::query(
-            "DELETE FROM post_snapshots WHERE observed_at < $1 AND EXISTS (\
+            "DELETE FROM post_snapshots WHERE observed_at < $1 AND NOT EXISTS (\
                SELECT 1 FROM post_daily d WHERE d.post_id = post_snapshots.post_id \
-                 AND d.observed_at > post_snapshots.observed_at \
-                 AND d.observed_at < post_snapshots.observed_at - (post_snapshots.observed_at % 86400) + 86400)",
+                 AND d.observed_at = post_snapshots.observed_at)",
         )
         .bind(before)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         let account_snapshots = sqlx::query(
-            "DELETE FROM account_snapshots WHERE observed_at < $1 AND EXISTS (\
-               SELECT 1 FROM account_snapshots later WHERE later.account_id = account_snapshots.account_id \
-                 AND later.followers IS NOT NULL \
-                 AND later.observed_at > account_snapshots.observed_at \
-                 AND later.observed_at < account_snapshots.observed_at - (account_snapshots.observed_at % 86400) + 86400)",
+            "DELETE FROM account_snapshots WHERE observed_at < $1 AND NOT EXISTS (\
+               SELECT 1 FROM account_daily d WHERE d.account_id = account_snapshots.account_id \
+                 AND d.followers_at = account_snapshots.observed_at)",
         )
         .bind(before)
         .execute(&mut *tx)

@@ -15,6 +15,7 @@ mod observations;
 mod read;
 mod schedules;
 mod slack;
+mod zones;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -39,6 +40,7 @@ pub use slack::{
     ApiToken, AuditEntry, Effects, NewOutboxMessage, OutboxBacklog, OutboxKind, OutboxRow,
     OutboxState, OutboxStatus,
 };
+pub use zones::{KeptZone, MAX_ZONES};
 
 use crate::config::{Backend, DatabaseSettings};
 
@@ -64,6 +66,9 @@ pub enum StoreError {
     Missing { path: String },
     #[error("{0}")]
     Conflict(String),
+    /// A time zone beyond [`MAX_ZONES`]: the message names the kept ones.
+    #[error("{0}")]
+    TooManyZones(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

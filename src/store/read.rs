@@ -59,25 +59,27 @@ impl Store {
         })
     }
 
-    /// Every account with its totals from the daily rollups, in platform and id order.
-    pub async fn account_summaries(&self) -> Result<Vec<AccountSummary>> {
+    /// Every account with its totals from the daily rollups (days of `zone`), in platform and
+    /// id order.
+    pub async fn account_summaries(&self, zone: chrono_tz::Tz) -> Result<Vec<AccountSummary>> {
         let rows = sqlx::query(
             "SELECT a.platform, a.external_id, a.handle, b.name, \
                (SELECT COUNT(*) FROM posts p WHERE p.account_id = a.id), \
                (SELECT COUNT(*) FROM post_snapshots s JOIN posts p ON p.id = s.post_id WHERE p.account_id = a.id), \
-               (SELECT MIN(day) FROM account_daily d WHERE d.account_id = a.id), \
-               (SELECT MAX(day) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT MIN(day) FROM account_daily d WHERE d.account_id = a.id AND d.zone = $1), \
+               (SELECT MAX(day) FROM account_daily d WHERE d.account_id = a.id AND d.zone = $1), \
                (SELECT followers FROM account_snapshots s WHERE s.account_id = a.id AND followers IS NOT NULL ORDER BY observed_at ASC LIMIT 1), \
                (SELECT followers FROM account_snapshots s WHERE s.account_id = a.id AND followers IS NOT NULL ORDER BY observed_at DESC LIMIT 1), \
-               (SELECT CAST(SUM(impressions) AS BIGINT) FROM account_daily d WHERE d.account_id = a.id), \
-               (SELECT CAST(SUM(reach) AS BIGINT) FROM account_daily d WHERE d.account_id = a.id), \
-               (SELECT CAST(SUM(views) AS BIGINT) FROM account_daily d WHERE d.account_id = a.id), \
+               (SELECT CAST(SUM(impressions) AS BIGINT) FROM account_daily d WHERE d.account_id = a.id AND d.zone = $1), \
+               (SELECT CAST(SUM(reach) AS BIGINT) FROM account_daily d WHERE d.account_id = a.id AND d.zone = $1), \
+               (SELECT CAST(SUM(views) AS BIGINT) FROM account_daily d WHERE d.account_id = a.id AND d.zone = $1), \
                (SELECT CAST(SUM(COALESCE(likes, 0) + COALESCE(comments, 0) + COALESCE(shares, 0) + COALESCE(saves, 0)) AS BIGINT) \
-                  FROM account_daily d WHERE d.account_id = a.id \
+                  FROM account_daily d WHERE d.account_id = a.id AND d.zone = $1 \
                   AND (likes IS NOT NULL OR comments IS NOT NULL OR shares IS NOT NULL OR saves IS NOT NULL)) \
              FROM accounts a LEFT JOIN brands b ON b.id = a.brand_id \
              ORDER BY b.name, a.platform, a.external_id",
         )
+        .bind(super::zones::zone_key(zone))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

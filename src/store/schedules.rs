@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::slack::{write_effects, AuditEntry, Effects};
-use super::{unix_now, Result, Store};
+use super::{unix_now, Result, Store, StoreError};
 
 /// A digest schedule as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -59,7 +59,9 @@ fn audit(action: &str, s: &DigestSchedule, actor: &str, now: i64) -> AuditEntry 
 
 impl Store {
     /// Adds a schedule with its audit row: `Ok` with it, or `Err` with the identical schedule
-    /// that already exists (nothing is written then).
+    /// that already exists (nothing is written then). Its time zone is kept in the rollups in
+    /// the same transaction (built from the stored snapshots if new), so its digests count its
+    /// days; a zone beyond [`super::MAX_ZONES`] is [`StoreError::TooManyZones`].
     pub async fn add_schedule(
         &self,
         s: &NewSchedule,
@@ -106,6 +108,11 @@ impl Store {
             outbox: Vec::new(),
         };
         write_effects(&mut tx, &effects, unix_now()).await?;
+        let tz = s
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| StoreError::Conflict(format!("{:?} is not a time zone", s.timezone)))?;
+        super::zones::keep_zone_in(&mut tx, self.backend, tz).await?;
         tx.commit().await?;
         Ok(Ok(stored))
     }

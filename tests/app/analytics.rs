@@ -433,7 +433,9 @@ async fn the_demo_finds_what_it_planted_on_every_weekday() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let settings = settings();
-    for offset in 0..7i64 {
+    // Every weekday, at several hours, with 60 days of history and with 30 (the shortest the
+    // viral detector judges every account with).
+    for offset in 0..14i64 {
         let now = Utc
             .with_ymd_and_hms(2026, 6, 1, 7 + 2 * (offset % 7) as u32, 0, 0)
             .unwrap()
@@ -441,7 +443,7 @@ async fn the_demo_finds_what_it_planted_on_every_weekday() {
         let plan = vibe::demo::DemoPlan {
             seed: settings.demo.seed,
             now,
-            days: 60,
+            days: if offset < 7 { 60 } else { 30 },
         };
         let data = vibe::demo::generate(&plan);
         store.delete_demo_data().await.unwrap();

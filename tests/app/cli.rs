@@ -70,6 +70,34 @@ async fn demo_stores_and_summarises_then_guards_other_data() {
         stdout(&results)
     );
 
+    // A report in another zone's days: the first one in a zone builds its rollups and says so;
+    // a team's configured zone is kept from the start.
+    let tokyo = db.vibe(
+        &["report", "weekly", "--tz", "Asia/Tokyo", "--format", "json"],
+        &[],
+    );
+    assert!(tokyo.status.success(), "{}", stderr(&tokyo));
+    assert!(
+        stderr(&tokyo).contains("vibe now keeps days in Asia/Tokyo too"),
+        "{}",
+        stderr(&tokyo)
+    );
+    let r: serde_json::Value = serde_json::from_str(&stdout(&tokyo)).expect("report JSON");
+    assert_eq!(r["timezone"], "Asia/Tokyo");
+    let again = db.vibe(
+        &["report", "weekly", "--tz", "Asia/Tokyo", "--format", "json"],
+        &[],
+    );
+    assert!(!stderr(&again).contains("keeps days"), "{}", stderr(&again));
+    let paris = db.vibe(
+        &["report", "weekly", "--format", "json"],
+        &[("VIBE_REPORT__TIMEZONE", "Europe/Paris")],
+    );
+    assert!(paris.status.success(), "{}", stderr(&paris));
+    assert!(!stderr(&paris).contains("keeps days"), "{}", stderr(&paris));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&paris)).expect("report JSON");
+    assert_eq!(r["timezone"], "Europe/Paris");
+
     // Running it again replaces the demo data rather than adding to it; a length it can't make
     // is named, with what it makes instead.
     let again = db.vibe(&["demo", "--days", "5"], &[]);

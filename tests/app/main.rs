@@ -12,6 +12,7 @@ mod fake_socket;
 mod helpers;
 mod import;
 mod layers;
+mod local_days;
 mod manifest;
 mod replicas;
 mod scheduler;
