@@ -23,7 +23,7 @@ create table post_daily_zoned (
     shares bigint,
     saves bigint,
     clicks bigint,
-    primary key (post_id, zone, day)
+    primary key (zone, post_id, day)
 );
 insert into post_daily_zoned
     select post_id, 'Etc/UTC', day, observed_at, impressions, reach, views, likes, comments,
@@ -48,15 +48,15 @@ create table account_daily_zoned (
     clicks bigint,
     followers bigint,
     followers_at bigint,
-    primary key (account_id, zone, day)
+    primary key (zone, account_id, day)
 );
 insert into account_daily_zoned
     select a.account_id, 'Etc/UTC', a.day, a.posts_published, a.impressions, a.reach, a.views,
            a.likes, a.comments, a.shares, a.saves, a.clicks, a.followers,
            (select max(s.observed_at) from account_snapshots s
              where s.account_id = a.account_id and s.followers is not null
-               and s.observed_at >= cast(extract(epoch from a.day::date) as bigint)
-               and s.observed_at < cast(extract(epoch from a.day::date) as bigint) + 86400)
+               and s.observed_at >= cast(extract(epoch from a.day::timestamp) as bigint)
+               and s.observed_at < cast(extract(epoch from a.day::timestamp) as bigint) + 86400)
     from account_daily a;
 drop table account_daily;
 alter table account_daily_zoned rename to account_daily;

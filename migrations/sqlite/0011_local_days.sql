@@ -23,7 +23,7 @@ create table post_daily_zoned (
     shares bigint,
     saves bigint,
     clicks bigint,
-    primary key (post_id, zone, day)
+    primary key (zone, post_id, day)
 ) without rowid;
 insert into post_daily_zoned
     select post_id, 'Etc/UTC', day, observed_at, impressions, reach, views, likes, comments,
@@ -47,7 +47,7 @@ create table account_daily_zoned (
     clicks bigint,
     followers bigint,
     followers_at bigint,
-    primary key (account_id, zone, day)
+    primary key (zone, account_id, day)
 ) without rowid;
 insert into account_daily_zoned
     select a.account_id, 'Etc/UTC', a.day, a.posts_published, a.impressions, a.reach, a.views,

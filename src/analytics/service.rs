@@ -258,6 +258,7 @@ pub async fn analyse(
 ) -> Result<AnalysisReport, ReportError> {
     let detectors = &settings.detectors;
     let currency = settings.report.currency.clone();
+    let tz = check_zone(store, tz).await?;
     let accounts = store.scope_accounts(None, None).await?;
     let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     let today = now.with_timezone(&tz).date_naive();

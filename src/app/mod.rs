@@ -46,22 +46,22 @@ pub trait Workspace: Send + Sync {
 
 /// Keeps daily rollups in every zone whose days people read: `report.timezone`, the
 /// scheduler's zone and each digest schedule's. Run when a command or the server opens the
-/// store; a zone added here has its rollups built from the stored snapshots first. Zones
-/// beyond the most vibe keeps are left out with a warning (reports in them are refused).
+/// store; a zone added here has its rollups built from the stored snapshots first. The
+/// configuration's zones must be kept (an error otherwise); a schedule's zone beyond the most
+/// vibe keeps is left out with a warning (its digests then say why they can't run).
 pub async fn keep_configured_zones(
     store: &crate::store::Store,
     settings: &crate::config::Settings,
 ) -> Result<(), StoreError> {
-    let mut zones = vec![settings.report.timezone.0, settings.scheduler.timezone.0];
+    // The configuration's zones first: without them reports and detectors can't run.
+    store
+        .keep_zones([settings.report.timezone.0, settings.scheduler.timezone.0])
+        .await?;
     for s in store.schedules().await? {
-        if let Ok(tz) = s.timezone.parse() {
-            zones.push(tz);
-        }
-    }
-    for tz in zones {
+        let Ok(tz) = s.timezone.parse() else { continue };
         match store.keep_zone(tz).await {
             Ok(_) => {}
-            Err(StoreError::TooManyZones(m)) => tracing::warn!("{m}"),
+            Err(StoreError::TooManyZones(m)) => tracing::warn!("schedule #{}: {m}", s.id),
             Err(e) => return Err(e),
         }
     }

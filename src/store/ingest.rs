@@ -578,7 +578,7 @@ pub(crate) async fn write_post_daily(
     for (chunk, days) in rows.chunks(batch_size).zip(days.chunks(batch_size)) {
         let sql = format!(
             "INSERT INTO post_daily (post_id, zone, day, observed_at, {m}) VALUES {v} \
-             ON CONFLICT (post_id, zone, day) DO UPDATE SET observed_at = excluded.observed_at, {set} \
+             ON CONFLICT (zone, post_id, day) DO UPDATE SET observed_at = excluded.observed_at, {set} \
              WHERE excluded.observed_at >= post_daily.observed_at",
             m = POST_METRIC_NAMES.join(", "),
             v = values_clause(backend, chunk.len(), 12),
@@ -640,8 +640,8 @@ pub(crate) async fn rebuild_account_daily(
     // Every post with a row on or after `from` counts; its earlier rows are the baseline of its
     // deltas. Posts this ingest created are taken from memory, the rest read back.
     let posts: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT d.post_id FROM post_daily d JOIN posts p ON p.id = d.post_id \
-         WHERE p.account_id = $1 AND d.zone = $2 AND d.day >= $3",
+        "SELECT DISTINCT d.post_id FROM posts p CROSS JOIN post_daily d \
+         WHERE d.post_id = p.id AND p.account_id = $1 AND d.zone = $2 AND d.day >= $3",
     )
     .bind(account_id)
     .bind(zone)

@@ -181,6 +181,12 @@ impl Store {
     /// rebuilding a rollup later gives the same numbers.
     pub async fn thin_snapshots(&self, before: i64) -> Result<Thinned> {
         let mut tx = self.begin_write().await?;
+        if self.backend == crate::config::Backend::Postgres {
+            // Not while a zone is being added: its rollups are built from these snapshots.
+            sqlx::query("LOCK TABLE rollup_zones IN SHARE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
         let zones: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rollup_zones")
             .fetch_one(&mut *tx)
             .await?;

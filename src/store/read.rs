@@ -43,7 +43,8 @@ impl Store {
             "SELECT (SELECT COUNT(*) FROM brands), (SELECT COUNT(*) FROM accounts), \
              (SELECT COUNT(*) FROM posts), (SELECT COUNT(*) FROM post_snapshots), \
              (SELECT COUNT(*) FROM account_snapshots), (SELECT COUNT(*) FROM funnel_daily), \
-             (SELECT COUNT(*) FROM post_daily), (SELECT COUNT(*) FROM account_daily)",
+             (SELECT COUNT(*) FROM post_daily WHERE zone = 'Etc/UTC'), \
+             (SELECT COUNT(*) FROM account_daily WHERE zone = 'Etc/UTC')",
         )
         .fetch_one(&self.pool)
         .await?;

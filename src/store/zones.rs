@@ -8,15 +8,15 @@ use sqlx::{Any, Transaction};
 
 use super::bulk::{json_err, json_rows};
 use super::ingest::{rebuild_account_daily, write_post_daily};
-use super::{in_list, unix_now, Result, Store, StoreError};
+use super::{unix_now, Result, Store, StoreError};
 use crate::domain::days::{canonical, DayCutter};
 use crate::domain::POST_METRIC_NAMES;
 
 /// At most this many zones are kept: each one adds its rollups to every write.
 pub const MAX_ZONES: usize = 8;
 
-/// Posts whose snapshots are read at once when a zone's rollups are built.
-const BACKFILL_POSTS: usize = 2_000;
+/// Snapshots read at once when a zone's rollups are built.
+const BACKFILL_ROWS: i64 = 10_000;
 
 /// The kept zones, oldest first, read inside `tx`. A name this build's time-zone database
 /// doesn't know (a zone renamed since) is skipped: its rows stay but aren't kept up to date.
@@ -67,6 +67,11 @@ impl Store {
     /// thinned by retention before the zone was added leave each old day ending at the last
     /// snapshot kept for the other zones. Refused beyond [`MAX_ZONES`].
     pub async fn keep_zone(&self, tz: Tz) -> Result<KeptZone> {
+        // Most calls find the zone kept: a read, so commands that only read never wait for
+        // the writer.
+        if self.rollup_zones().await?.contains(&canonical(tz)) {
+            return Ok(KeptZone::Already);
+        }
         let mut tx = self.begin_write().await?;
         let kept = keep_zone_in(&mut tx, self.backend, tz).await?;
         tx.commit().await?;
@@ -89,11 +94,22 @@ pub(crate) async fn keep_zone_in(
     tz: Tz,
 ) -> Result<KeptZone> {
     let tz = canonical(tz);
+    if backend == crate::config::Backend::Postgres {
+        // One zone added at a time (the limit holds), and not while an ingest or a thinning
+        // runs (see `begin_ingest`). SQLite runs one writer at a time anyway.
+        sqlx::query("LOCK TABLE rollup_zones IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+    }
     let kept = kept_zones(tx).await?;
     if kept.iter().any(|(n, _)| n == tz.name()) {
         return Ok(KeptZone::Already);
     }
-    if kept.len() >= MAX_ZONES {
+    // Rows this build can't read count too.
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rollup_zones")
+        .fetch_one(&mut **tx)
+        .await?;
+    if rows >= MAX_ZONES as i64 {
         return Err(StoreError::TooManyZones(format!(
                 "vibe already keeps days in {MAX_ZONES} time zones ({}), the most it keeps; {} can't be added",
                 kept.iter()
@@ -133,38 +149,41 @@ type SnapshotJson = (
     Option<i64>,
 );
 
-/// Builds `tz`'s `post_daily` from the stored snapshots, then every account's `account_daily`.
-/// Returns the number of snapshots read.
+/// Builds `tz`'s `post_daily` from the stored snapshots, read in (post, time) order a bounded
+/// page at a time, then every account's `account_daily`. Returns the number of snapshots read.
 async fn backfill(
     tx: &mut Transaction<'static, Any>,
     backend: crate::config::Backend,
     tz: Tz,
 ) -> Result<u64> {
-    let posts: Vec<i64> = sqlx::query_scalar("SELECT id FROM posts ORDER BY id")
-        .fetch_all(&mut **tx)
-        .await?;
     let mut cols = vec!["post_id".to_string(), "observed_at".into()];
     cols.extend(POST_METRIC_NAMES.iter().map(|m| m.to_string()));
+    let page = json_rows(
+        backend,
+        &cols,
+        &format!(
+            "(SELECT {} FROM post_snapshots WHERE (post_id, observed_at) > ($1, $2) \
+             ORDER BY post_id, observed_at LIMIT {BACKFILL_ROWS}) page",
+            cols.join(", ")
+        ),
+    );
     let mut cut = DayCutter::new(tz);
     let mut read = 0u64;
-    for chunk in posts.chunks(BACKFILL_POSTS) {
-        let sql = json_rows(
-            backend,
-            &cols,
-            &format!(
-                "post_snapshots WHERE post_id IN ({})",
-                in_list(backend, 1, chunk.len())
-            ),
-        );
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        let json = q.fetch_one(&mut **tx).await?;
+    // Each post-day's last snapshot; a post's days are written once the pages have passed it.
+    let mut last: HashMap<(i64, NaiveDate), (i64, [Option<i64>; 8])> = HashMap::default();
+    let mut after = (i64::MIN, i64::MIN);
+    loop {
+        let json: String = sqlx::query_scalar(&page)
+            .bind(after.0)
+            .bind(after.1)
+            .fetch_one(&mut **tx)
+            .await?;
         let rows: Vec<SnapshotJson> = serde_json::from_str(&json).map_err(json_err)?;
+        let Some(end) = rows.iter().map(|r| (r.0, r.1)).max() else {
+            break;
+        };
         read += rows.len() as u64;
-        let mut last: HashMap<(i64, NaiveDate), (i64, [Option<i64>; 8])> = HashMap::default();
-        for r in rows {
+        for r in &rows {
             let values = [r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9];
             let slot = last
                 .entry((r.0, cut.day(r.1)))
@@ -173,8 +192,16 @@ async fn backfill(
                 *slot = (r.1, values);
             }
         }
-        write_post_daily(tx, backend, tz, last.into_iter().collect(), 1_000).await?;
+        after = end;
+        // Posts before the page's last are complete.
+        let done: Vec<_> = last.keys().filter(|k| k.0 < end.0).copied().collect();
+        let rows: Vec<_> = done
+            .into_iter()
+            .filter_map(|k| last.remove(&k).map(|v| (k, v)))
+            .collect();
+        write_post_daily(tx, backend, tz, rows, 1_000).await?;
     }
+    write_post_daily(tx, backend, tz, last.into_iter().collect(), 1_000).await?;
     let accounts: Vec<i64> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id")
         .fetch_all(&mut **tx)
         .await?;
