@@ -159,6 +159,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The time zones whose local days the daily rollups keep (reports count days in them).
+    Zones {
+        #[command(subcommand)]
+        command: ZonesCommand,
+    },
     /// Apply database migrations (they also run at the start of every command).
     Migrate,
     /// Print the effective configuration, with secrets redacted.
@@ -189,6 +194,15 @@ pub enum ScheduleCommand {
     },
     /// Stop a digest schedule.
     Remove { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ZonesCommand {
+    /// List the kept zones and what keeps each.
+    List,
+    /// Stop keeping a zone added by a report: its rollups are deleted (UTC, the configured
+    /// zones and digest schedules' zones stay).
+    Remove { zone: String },
 }
 
 #[derive(Debug, Subcommand)]

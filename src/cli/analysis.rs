@@ -46,9 +46,10 @@ pub async fn report(store: &Store, settings: &Settings, a: ReportArgs) -> anyhow
     match store.keep_zone(tz).await {
         Ok(KeptZone::Already) => {}
         Ok(KeptZone::Added { snapshots }) => eprintln!(
-            "vibe now keeps days in {} too (rollups built from {} snapshots); imports keep them up to date.",
+            "vibe now keeps days in {} too (rollups built from {} snapshots); imports keep them up to date, and `vibe zones remove {}` stops it.",
             tz.name(),
-            thousands(snapshots as i64)
+            thousands(snapshots as i64),
+            tz.name()
         ),
         Err(StoreError::TooManyZones(m)) => {
             eprintln!("error: {m}");

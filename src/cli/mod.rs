@@ -18,6 +18,7 @@ pub mod out;
 pub mod schedule;
 mod show;
 mod token;
+mod zones;
 
 use show::{print_demo, print_demo_tests, print_import};
 use token::token;
@@ -29,6 +30,7 @@ use clap::Parser;
 
 pub use crate::app::grammar::{
     AbtestCommand, Cli, Command, OutputFormat, ReportFormat, ScheduleCommand, TokenCommand,
+    ZonesCommand,
 };
 use crate::config::{Config, Settings};
 use crate::demo::{self, DemoPlan};
@@ -242,6 +244,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Token { command } => {
             let store = open_store(settings).await?;
             let code = token(&store, command).await;
+            store.close().await;
+            code
+        }
+        Command::Zones { command } => {
+            let store = open_store(settings).await?;
+            let code = zones::zones(&store, settings, command).await;
             store.close().await;
             code
         }

@@ -78,6 +78,38 @@ impl Store {
         Ok(kept)
     }
 
+    /// Stops keeping `tz`: its row in `rollup_zones` and its rollups go, in one transaction.
+    /// Returns whether it was kept. `Etc/UTC` is always kept and is refused.
+    pub async fn forget_zone(&self, tz: Tz) -> Result<bool> {
+        let tz = canonical(tz);
+        if tz == Tz::Etc__UTC {
+            return Err(StoreError::Conflict("UTC days are always kept".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        if self.backend == crate::config::Backend::Postgres {
+            sqlx::query("LOCK TABLE rollup_zones IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let gone = sqlx::query("DELETE FROM rollup_zones WHERE zone = $1")
+            .bind(tz.name())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if gone == 0 {
+            return Ok(false);
+        }
+        for table in ["post_daily", "account_daily"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE zone = $1"))
+                .bind(tz.name())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(zone = tz.name(), "time zone no longer kept in rollups");
+        Ok(true)
+    }
+
     /// Keeps every zone in `zones` (see [`Store::keep_zone`]).
     pub async fn keep_zones(&self, zones: impl IntoIterator<Item = Tz>) -> Result<()> {
         for tz in zones {
@@ -111,7 +143,7 @@ pub(crate) async fn keep_zone_in(
         .await?;
     if rows >= MAX_ZONES as i64 {
         return Err(StoreError::TooManyZones(format!(
-                "vibe already keeps days in {MAX_ZONES} time zones ({}), the most it keeps; {} can't be added",
+                "vibe already keeps days in {MAX_ZONES} time zones ({}), the most it keeps; {} can't be added (`vibe zones list` shows what keeps each)",
                 kept.iter()
                     .map(|(n, _)| n.as_str())
                     .collect::<Vec<_>>()

@@ -89,6 +89,23 @@ async fn demo_stores_and_summarises_then_guards_other_data() {
         &[],
     );
     assert!(!stderr(&again).contains("keeps days"), "{}", stderr(&again));
+    // The kept zones say what keeps them; one a report added can go, UTC can't.
+    let list = stdout(&db.vibe(&["zones", "list"], &[]));
+    assert!(
+        list.contains("Etc/UTC") && list.contains("always kept"),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.contains("Asia/Tokyo") && l.contains("added by a report")),
+        "{list}"
+    );
+    let utc = db.vibe(&["zones", "remove", "UTC"], &[]);
+    assert_eq!(utc.status.code(), Some(2));
+    assert!(stderr(&utc).contains("stays kept"), "{}", stderr(&utc));
+    let gone = db.vibe(&["zones", "remove", "Asia/Tokyo"], &[]);
+    assert!(gone.status.success(), "{}", stderr(&gone));
+    assert!(!stdout(&db.vibe(&["zones", "list"], &[])).contains("Asia/Tokyo"));
     let paris = db.vibe(
         &["report", "weekly", "--format", "json"],
         &[("VIBE_REPORT__TIMEZONE", "Europe/Paris")],

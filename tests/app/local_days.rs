@@ -351,9 +351,30 @@ async fn zones_are_bounded_and_a_refused_schedule_writes_nothing() {
         store.schedules().await.unwrap().is_empty(),
         "nothing was written"
     );
+    // Forgetting a zone frees its place; UTC can't be forgotten.
+    assert!(store.forget_zone(chrono_tz::UTC).await.is_err());
+    assert!(store
+        .forget_zone("Europe/London".parse().unwrap())
+        .await
+        .unwrap());
+    assert!(!store
+        .forget_zone("Europe/London".parse().unwrap())
+        .await
+        .unwrap());
+    assert!(store
+        .add_schedule(&schedule, 1_800_000_000)
+        .await
+        .unwrap()
+        .is_ok());
+    assert!(store
+        .rollup_zones()
+        .await
+        .unwrap()
+        .contains(&"America/Sao_Paulo".parse().unwrap()));
     // A schedule in a kept zone is added.
     let kept = vibe::store::NewSchedule {
         timezone: "Asia/Kolkata".into(),
+        cron: "0 10 * * *".into(),
         ..schedule
     };
     assert!(store
