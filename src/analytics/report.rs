@@ -631,6 +631,7 @@ fn recommend(
     input: &ReportInput<'_>,
 ) -> Vec<Recommendation> {
     let mut out = Vec::new();
+    let zone = input.zone();
     for d in detection {
         if let Some(r) = &d.recommendation {
             out.push(r.clone());
@@ -639,9 +640,10 @@ fn recommend(
     // Which media type earns the best rate on each platform, from the period's posts.
     for b in platforms {
         let mut by_media: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-        for l in posts.iter().filter(|l| {
-            l.platform == b.platform && l.rate_is_meaningful(input.period.from, input.zone())
-        }) {
+        for l in posts
+            .iter()
+            .filter(|l| l.platform == b.platform && l.rate_is_meaningful(input.period.from, zone))
+        {
             if let (Some(m), Some(r)) = (l.media_type.as_deref(), l.engagement_rate) {
                 by_media.entry(m).or_default().push(r);
             }
@@ -706,7 +708,7 @@ fn recommend(
     let mut by_hour: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
     for l in posts
         .iter()
-        .filter(|l| l.rate_is_meaningful(input.period.from, input.zone()))
+        .filter(|l| l.rate_is_meaningful(input.period.from, zone))
     {
         if let (Some(t), Some(r)) = (l.published_at, l.engagement_rate) {
             let bucket = t.hour_bucket();

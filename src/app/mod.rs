@@ -53,12 +53,19 @@ pub async fn keep_configured_zones(
     store: &crate::store::Store,
     settings: &crate::config::Settings,
 ) -> Result<(), StoreError> {
+    // One read at start-up; only a zone not kept yet goes further.
+    let kept = store.rollup_zones().await?;
+    let missing = |tz: &chrono_tz::Tz| !kept.contains(&crate::domain::days::canonical(*tz));
     // The configuration's zones first: without them reports and detectors can't run.
+    let configured = [settings.report.timezone.0, settings.scheduler.timezone.0];
     store
-        .keep_zones([settings.report.timezone.0, settings.scheduler.timezone.0])
+        .keep_zones(configured.into_iter().filter(missing))
         .await?;
     for s in store.schedules().await? {
         let Ok(tz) = s.timezone.parse() else { continue };
+        if !missing(&tz) {
+            continue;
+        }
         match store.keep_zone(tz).await {
             Ok(_) => {}
             Err(StoreError::TooManyZones(m)) => tracing::warn!("schedule #{}: {m}", s.id),
